@@ -1,0 +1,36 @@
+import { betterSqlite3 } from './peers/better-sqlite3.js';
+import { duckcatDefine, duckcatDefineSync } from './peers/duckcat.js';
+import { duckdbDirect } from './peers/duckdb-direct.js';
+import { fsyncFloor } from './peers/fsync-floor.js';
+import { jsonSidecar } from './peers/json-sidecar.js';
+import type { WriteTarget } from './write-target.js';
+
+/** The label every other row's ratio is taken against. */
+export const REFERENCE_LABEL = 'duckcat defineSync';
+
+/** Every write path in report order: duckcat first, then peers from heaviest to the floor. */
+export function allTargets(): WriteTarget[] {
+  return [
+    duckcatDefineSync(),
+    duckcatDefine(1),
+    duckcatDefine(8),
+    duckcatDefine(64),
+    duckdbDirect(),
+    betterSqlite3('FULL'),
+    betterSqlite3('NORMAL'),
+    jsonSidecar(100),
+    jsonSidecar(1_000),
+    jsonSidecar(10_000),
+    fsyncFloor(),
+  ];
+}
+
+/**
+ * Keeps the targets whose label contains any of `filters` (case-insensitive); all of them
+ * when `filters` is empty.
+ */
+export function selectTargets(targets: WriteTarget[], filters: readonly string[]): WriteTarget[] {
+  if (filters.length === 0) return targets;
+  const wanted = filters.map((filter) => filter.toLowerCase());
+  return targets.filter((target) => wanted.some((filter) => target.label.toLowerCase().includes(filter)));
+}

@@ -1,0 +1,88 @@
+/**
+ * Messages between the main thread and the writer worker. Types only: both sides import them.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { CatalogErrorCode } from './errors.js';
+
+export const WriteOp = {
+  DEFINE: 'define',
+  REPLACE: 'replace',
+  DROP: 'drop',
+} as const;
+export type WriteOp = (typeof WriteOp)[keyof typeof WriteOp];
+
+/** A write. `json` is the serialized definition (absent for drop). `id` increases per catalog. */
+export interface WriteRequest {
+  readonly kind: 'write';
+  readonly id: number;
+  readonly op: WriteOp;
+  readonly name: string;
+  readonly json?: string;
+}
+
+/** Asks the worker to finish what it has, close DuckDB (checkpoint) and exit. */
+export interface CloseRequest {
+  readonly kind: 'close';
+  readonly id: number;
+}
+
+/** Forces a DuckDB CHECKPOINT. */
+export interface CheckpointRequest {
+  readonly kind: 'checkpoint';
+  readonly id: number;
+}
+
+export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest;
+
+/** An error as it crosses the thread boundary: structured clone drops custom fields. */
+export interface WireError {
+  readonly code: CatalogErrorCode;
+  readonly message: string;
+  readonly pid?: number;
+  readonly field?: string;
+  readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
+}
+
+export type Reply =
+  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly version: number }
+  | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
+
+/** First message of a worker: everything stored, as [name, json, version] rows. */
+export interface ReadyMessage {
+  readonly kind: 'ready';
+  readonly rows: ReadonlyArray<readonly [string, string, number]>;
+}
+
+export interface OpenFailedMessage {
+  readonly kind: 'open-failed';
+  readonly error: WireError;
+}
+
+/** Sent once the worker hit an uncaught error, before it shuts DuckDB down. */
+export interface FatalMessage {
+  readonly kind: 'fatal';
+  readonly error: WireError;
+}
+
+export type WorkerToMain = Reply | ReadyMessage | OpenFailedMessage | FatalMessage;
+
+/** What the worker is started with (workerData). */
+export interface WriterConfig {
+  /** Absolute path of the catalog file, or ':memory:'. */
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly duckdbThreads: number;
+  readonly slots: Int32Array;
+  readonly port: MessagePort;
+  readonly faults?: FaultPlan;
+}
+
+/**
+ * Test-only fault injection: after `afterWrites` successful write batches the worker
+ * misbehaves at `at`. Reached through `Symbol.for('duckcat.faults')` in the open options.
+ */
+export interface FaultPlan {
+  readonly afterWrites: number;
+  readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
+  readonly at: 'before-commit' | 'after-commit';
+}

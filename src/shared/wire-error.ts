@@ -1,0 +1,58 @@
+import {
+  CatalogError,
+  CatalogExistsError,
+  CatalogInvalidError,
+  CatalogLockedError,
+  CatalogNotFoundError,
+  CatalogStorageError,
+  CatalogWriterExitedError,
+  ErrorCode,
+  type CatalogErrorCode,
+} from './errors.js';
+import type { WireError } from './protocol.js';
+
+/** Flattens an error for postMessage; anything that is not a CatalogError becomes ERR_CATALOG_STORAGE. */
+export function toWireError(error: unknown, fallback: CatalogErrorCode = ErrorCode.STORAGE): WireError {
+  if (error instanceof CatalogError) {
+    const extra = error as CatalogError & { pid?: number; field?: string; definitionName?: string };
+    return {
+      code: error.code,
+      message: error.message,
+      ...(extra.pid === undefined ? {} : { pid: extra.pid }),
+      ...(extra.field === undefined ? {} : { field: extra.field }),
+      ...(extra.definitionName === undefined ? {} : { field: extra.definitionName }),
+      ...(error.cause === undefined ? {} : { cause: describeCause(error.cause) }),
+    };
+  }
+  const cause = describeCause(error);
+  return { code: fallback, message: cause.message, cause };
+}
+
+function describeCause(error: unknown): { name: string; message: string; stack?: string } {
+  if (error instanceof Error) {
+    return { name: error.name, message: error.message, ...(error.stack === undefined ? {} : { stack: error.stack }) };
+  }
+  return { name: 'Error', message: String(error) };
+}
+
+/** Rebuilds the matching CatalogError subclass on the receiving side. */
+export function fromWireError(wire: WireError, path = ''): CatalogError {
+  const cause = wire.cause === undefined ? undefined : Object.assign(new Error(wire.cause.message), wire.cause);
+  const options = cause === undefined ? undefined : { cause };
+  switch (wire.code) {
+    case ErrorCode.EXISTS:
+      return new CatalogExistsError(wire.field ?? '');
+    case ErrorCode.NOT_FOUND:
+      return new CatalogNotFoundError(wire.field ?? '');
+    case ErrorCode.INVALID:
+      return new CatalogInvalidError(wire.field ?? 'input', wire.message.replace(/^invalid [^:]*: /, ''));
+    case ErrorCode.LOCKED:
+      return new CatalogLockedError(path, wire.pid, wire.message, options);
+    case ErrorCode.WRITER_EXITED:
+      return new CatalogWriterExitedError(wire.message, options);
+    case ErrorCode.STORAGE:
+      return new CatalogStorageError(wire.message, options);
+    default:
+      return new CatalogError(wire.code, wire.message, options);
+  }
+}

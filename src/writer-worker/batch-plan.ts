@@ -1,0 +1,91 @@
+import { CatalogExistsError, CatalogNotFoundError } from '../shared/errors.js';
+import { WriteOp, type Reply, type WriteRequest } from '../shared/protocol.js';
+import { toWireError } from '../shared/wire-error.js';
+
+/** [name, json, version] */
+export type Row = readonly [string, string, number];
+
+/** The stored version of every name; the worker's own view of the table. */
+export type VersionIndex = Map<string, number>;
+
+/** What one batch of writes does to the table, computed before any SQL runs. */
+export interface BatchPlan {
+  /** One reply per request, in request order, valid only if the batch commits. */
+  readonly replies: Reply[];
+  /** New rows, [name, json, version]: names not stored before the batch. */
+  readonly inserts: Row[];
+  /** Rows to overwrite: names stored before the batch and still present after it. */
+  readonly updates: Row[];
+  /** Names stored before the batch and absent after it. The three sets are disjoint. */
+  readonly deletes: string[];
+  /** Applies the batch to the index once it has committed. */
+  readonly commitTo: (index: VersionIndex) => void;
+}
+
+/**
+ * Applies requests in order against the index, as if each ran alone, and reduces them
+ * to their net effect per name. Refused ops (define of a stored name, drop of a missing
+ * one) get their own error reply and change nothing, so the rest of the batch still
+ * commits — without ever running a failing statement inside the transaction, where
+ * DuckDB would turn the COMMIT into a silent rollback.
+ */
+export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[]): BatchPlan {
+  const overlay = new Map<string, { json: string; version: number } | null>();
+  const versionOf = (name: string): number | undefined => {
+    const staged = overlay.get(name);
+    if (staged !== undefined) return staged === null ? undefined : staged.version;
+    return index.get(name);
+  };
+  const replies: Reply[] = requests.map((request) => {
+    const current = versionOf(request.name);
+    switch (request.op) {
+      case WriteOp.DEFINE:
+        if (current !== undefined) return refused(request, new CatalogExistsError(request.name));
+        return staged(request, overlay, 1);
+      case WriteOp.REPLACE:
+        return staged(request, overlay, (current ?? 0) + 1);
+      case WriteOp.DROP:
+        if (current === undefined) return refused(request, new CatalogNotFoundError(request.name));
+        overlay.set(request.name, null);
+        return { kind: 'reply', id: request.id, ok: true, version: current };
+    }
+  });
+  const inserts: Row[] = [];
+  const updates: Row[] = [];
+  const deletes: string[] = [];
+  // Each name gets exactly one statement: DuckDB's INSERT OR REPLACE measured twice the
+  // cost of a plain INSERT or UPDATE, and touching a row twice in one transaction is avoided.
+  for (const [name, final] of overlay) {
+    const stored = index.has(name);
+    if (final === null) {
+      if (stored) deletes.push(name);
+    } else {
+      (stored ? updates : inserts).push([name, final.json, final.version]);
+    }
+  }
+  return {
+    replies,
+    inserts,
+    updates,
+    deletes,
+    commitTo(target) {
+      for (const [name, final] of overlay) {
+        if (final === null) target.delete(name);
+        else target.set(name, final.version);
+      }
+    },
+  };
+}
+
+function staged(
+  request: WriteRequest,
+  overlay: Map<string, { json: string; version: number } | null>,
+  version: number,
+): Reply {
+  overlay.set(request.name, { json: request.json ?? 'null', version });
+  return { kind: 'reply', id: request.id, ok: true, version };
+}
+
+function refused(request: WriteRequest, error: Error): Reply {
+  return { kind: 'reply', id: request.id, ok: false, error: toWireError(error) };
+}

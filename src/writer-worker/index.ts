@@ -1,0 +1,134 @@
+/**
+ * Entry of the writer worker: the only code that touches the catalog's DuckDB file.
+ * It answers the main thread in batches: every write queued while a commit runs joins
+ * the next commit (group commit).
+ */
+import { workerData } from 'node:worker_threads';
+import { CatalogClosedError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
+import type { MainToWorker, Reply, WorkerToMain, WriteRequest, WriterConfig } from '../shared/protocol.js';
+import { WorkerState } from '../shared/slots.js';
+import { toWireError } from '../shared/wire-error.js';
+import { planBatch, type VersionIndex } from './batch-plan.js';
+import { Faults } from './faults.js';
+import { InFlight } from './in-flight.js';
+import { Liveness } from './liveness.js';
+import { Store, messageOf } from './store.js';
+
+const config = workerData as WriterConfig;
+const { port, slots } = config;
+const liveness = new Liveness(slots);
+const inFlight = new InFlight(slots);
+const faults = new Faults(config.faults);
+const queue: MainToWorker[] = [];
+const index: VersionIndex = new Map();
+let store: Store | undefined;
+let draining = false;
+let shuttingDown = false;
+
+function send(message: WorkerToMain): void {
+  port.postMessage(message);
+}
+
+/** Dies cleanly on any uncaught error: tell main first, then close DuckDB, then exit. */
+async function die(error: unknown): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  liveness.set(WorkerState.FAILED);
+  send({ kind: 'fatal', error: toWireError(new CatalogWriterExitedError(`writer failed: ${messageOf(error)}`, { cause: error })) });
+  liveness.wake();
+  store?.interrupt();
+  await inFlight.settled();
+  try {
+    store?.close();
+  } finally {
+    process.exit(1);
+  }
+}
+process.on('uncaughtException', (error) => void die(error));
+process.on('unhandledRejection', (error) => void die(error));
+
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  try {
+    while (queue.length > 0 && !shuttingDown) {
+      const first = queue[0]!;
+      if (first.kind === 'write') {
+        let end = 1;
+        while (end < queue.length && queue[end]!.kind === 'write') end++;
+        await writeBatch(queue.splice(0, end) as WriteRequest[]);
+      } else {
+        queue.shift();
+        await control(first);
+      }
+    }
+  } finally {
+    draining = false;
+  }
+}
+
+async function writeBatch(requests: WriteRequest[]): Promise<void> {
+  const plan = planBatch(index, requests);
+  let replies: Reply[] = plan.replies;
+  try {
+    await faults.maybeTrip('before-commit');
+    if (store === undefined) throw new CatalogStorageError('the catalog store is not open');
+    await store.commit(plan);
+    plan.commitTo(index);
+    faults.committed();
+    await faults.maybeTrip('after-commit');
+  } catch (error) {
+    const wire = toWireError(error);
+    replies = requests.map((request) => ({ kind: 'reply', id: request.id, ok: false, error: wire }));
+  }
+  for (const reply of replies) send(reply);
+  liveness.wake();
+}
+
+async function control(request: Exclude<MainToWorker, WriteRequest>): Promise<void> {
+  try {
+    if (request.kind === 'checkpoint') {
+      await store?.checkpoint();
+    } else {
+      shuttingDown = true;
+      for (const pending of queue.splice(0)) {
+        send({ kind: 'reply', id: pending.id, ok: false, error: toWireError(new CatalogClosedError()) });
+      }
+      store?.close();
+      store = undefined;
+    }
+    send({ kind: 'reply', id: request.id, ok: true, version: 0 });
+  } catch (error) {
+    send({ kind: 'reply', id: request.id, ok: false, error: toWireError(error) });
+  }
+  if (request.kind === 'close') {
+    liveness.set(WorkerState.CLOSED);
+    liveness.stop();
+    port.close();
+  } else {
+    liveness.wake();
+  }
+}
+
+async function start(): Promise<void> {
+  try {
+    store = await Store.open(config.path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
+    const rows = await store.loadAll();
+    for (const [name, , version] of rows) index.set(name, version);
+    liveness.set(WorkerState.RUNNING);
+    send({ kind: 'ready', rows });
+  } catch (error) {
+    send({ kind: 'open-failed', error: toWireError(error) });
+    liveness.stop();
+    liveness.set(WorkerState.CLOSED);
+    port.close();
+    return;
+  }
+  port.on('message', (message: MainToWorker) => {
+    queue.push(message);
+    void drain();
+  });
+  liveness.wake();
+}
+
+void start();

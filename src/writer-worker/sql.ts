@@ -1,0 +1,37 @@
+/** Every statement the writer runs. The table layout is part of the file format: change it with a migration. */
+
+export const TABLE = 'semantic_layer._definitions';
+
+export const CREATE_SCHEMA = `
+CREATE SCHEMA IF NOT EXISTS semantic_layer;
+CREATE TABLE IF NOT EXISTS ${TABLE} (
+  name VARCHAR PRIMARY KEY,
+  definition JSON NOT NULL,
+  version BIGINT NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+);`;
+
+export const TABLE_EXISTS = `
+SELECT count(*)::INTEGER AS n FROM duckdb_tables()
+WHERE schema_name = 'semantic_layer' AND table_name = '_definitions' AND database_name = current_database()`;
+
+export const SELECT_ALL = `SELECT name, definition::VARCHAR AS definition, version::INTEGER AS version FROM ${TABLE}`;
+
+export const COUNT_ALL = `SELECT count(*)::INTEGER AS n FROM ${TABLE}`;
+
+export const INSERT_ONE = `INSERT INTO ${TABLE} (name, definition, version, updated_at) VALUES ($1, $2, $3, now())`;
+
+export const UPDATE_ONE = `UPDATE ${TABLE} SET definition = $2, version = $3, updated_at = now() WHERE name = $1`;
+
+// One statement for any number of rows: the lists are bound as parameters, so each
+// statement is prepared once and a group commit never builds SQL text.
+export const INSERT_MANY = `
+INSERT INTO ${TABLE} (name, definition, version, updated_at)
+SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::JSON, unnest($3::INTEGER[]), now()`;
+
+export const UPDATE_MANY = `
+UPDATE ${TABLE} SET definition = u.definition::JSON, version = u.version, updated_at = now()
+FROM (SELECT unnest($1::VARCHAR[]) AS name, unnest($2::VARCHAR[]) AS definition, unnest($3::INTEGER[]) AS version) AS u
+WHERE ${TABLE}.name = u.name`;
+
+export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE name = $1`;
