@@ -35,3 +35,5 @@ FROM (SELECT unnest($1::VARCHAR[]) AS name, unnest($2::VARCHAR[]) AS definition,
 WHERE ${TABLE}.name = u.name`;
 
 export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE name = $1`;
+
+export const DELETE_MANY = `DELETE FROM ${TABLE} WHERE name IN (SELECT unnest($1::VARCHAR[]))`;

@@ -20,6 +20,7 @@ interface Statements {
   readonly insertOne: DuckDBPreparedStatement;
   readonly updateOne: DuckDBPreparedStatement;
   readonly deleteOne: DuckDBPreparedStatement;
+  readonly deleteMany: DuckDBPreparedStatement;
   readonly insertMany: DuckDBPreparedStatement;
   readonly updateMany: DuckDBPreparedStatement;
 }
@@ -69,6 +70,7 @@ export class Store {
           insertOne: await prepare(sql.INSERT_ONE),
           updateOne: await prepare(sql.UPDATE_ONE),
           deleteOne: await prepare(sql.DELETE_ONE),
+          deleteMany: await prepare(sql.DELETE_MANY),
           insertMany: await prepare(sql.INSERT_MANY),
           updateMany: await prepare(sql.UPDATE_MANY),
         };
@@ -142,25 +144,28 @@ export class Store {
     await this.#inFlight.run(() => statement.run());
   }
 
-  async #runRows(statement: DuckDBPreparedStatement, rows: readonly Row[]): Promise<void> {
+  async #runRows(one: DuckDBPreparedStatement, many: DuckDBPreparedStatement, rows: readonly Row[]): Promise<void> {
     if (rows.length === 0) return;
-    if (rows.length === 1) return this.#runRow(statement === this.#statements?.insertMany ? this.#statements.insertOne : this.#writable().updateOne, rows[0]!);
-    statement.bindList(1, listValue(rows.map((row) => row[0])), LIST(VARCHAR));
-    statement.bindList(2, listValue(rows.map((row) => row[1])), LIST(VARCHAR));
-    statement.bindList(3, listValue(rows.map((row) => row[2])), LIST(INTEGER));
-    await this.#inFlight.run(() => statement.run());
+    if (rows.length === 1) return this.#runRow(one, rows[0]!);
+    many.bindList(1, listValue(rows.map((row) => row[0])), LIST(VARCHAR));
+    many.bindList(2, listValue(rows.map((row) => row[1])), LIST(VARCHAR));
+    many.bindList(3, listValue(rows.map((row) => row[2])), LIST(INTEGER));
+    await this.#inFlight.run(() => many.run());
   }
 
   async #runTransaction(plan: BatchPlan): Promise<void> {
     const statements = this.#writable();
     await this.#inFlight.run(() => this.#connection.run('BEGIN TRANSACTION'));
     try {
-      for (const name of plan.deletes) {
-        statements.deleteOne.bindVarchar(1, name);
+      if (plan.deletes.length === 1) {
+        statements.deleteOne.bindVarchar(1, plan.deletes[0]!);
         await this.#inFlight.run(() => statements.deleteOne.run());
+      } else if (plan.deletes.length > 1) {
+        statements.deleteMany.bindList(1, listValue(plan.deletes), LIST(VARCHAR));
+        await this.#inFlight.run(() => statements.deleteMany.run());
       }
-      await this.#runRows(statements.updateMany, plan.updates);
-      await this.#runRows(statements.insertMany, plan.inserts);
+      await this.#runRows(statements.updateOne, statements.updateMany, plan.updates);
+      await this.#runRows(statements.insertOne, statements.insertMany, plan.inserts);
     } catch (error) {
       await this.#inFlight.run(() => this.#connection.run('ROLLBACK')).catch(() => undefined);
       throw error;

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { WriteRequest } from '../src/shared/protocol.js';
+import { planBatch } from '../src/writer-worker/batch-plan.js';
+
+let nextId = 1;
+const define = (name: string, json = '1'): WriteRequest => ({ kind: 'write', id: nextId++, op: 'define', name, json });
+const replace = (name: string, json = '2'): WriteRequest => ({ kind: 'write', id: nextId++, op: 'replace', name, json });
+const drop = (name: string): WriteRequest => ({ kind: 'write', id: nextId++, op: 'drop', name });
+
+describe('planBatch', () => {
+  it('gives each op its own result as if run one after another', () => {
+    const plan = planBatch(new Map([['a', 1]]), [define('a'), define('b'), drop('c'), replace('a', '"x"')]);
+    expect(plan.replies.map((r) => (r.ok ? 'ok' : r.error.code))).toEqual([
+      'ERR_CATALOG_EXISTS',
+      'ok',
+      'ERR_CATALOG_NOT_FOUND',
+      'ok',
+    ]);
+    expect(plan.inserts).toEqual([['b', '1', 1]]);
+    expect(plan.updates).toEqual([['a', '"x"', 2]]);
+    expect(plan.deletes).toEqual([]);
+  });
+
+  it('reduces several ops on one name to one statement', () => {
+    const plan = planBatch(new Map([['a', 3]]), [drop('a'), define('a', '"new"'), replace('a', '"newer"')]);
+    expect(plan.replies.every((r) => r.ok)).toBe(true);
+    expect(plan.updates).toEqual([['a', '"newer"', 2]]);
+    expect(plan.inserts).toEqual([]);
+    expect(plan.deletes).toEqual([]);
+  });
+
+  it('writes nothing for a name defined and dropped in the same batch', () => {
+    const plan = planBatch(new Map(), [define('t'), drop('t')]);
+    expect(plan.replies.every((r) => r.ok)).toBe(true);
+    expect([...plan.inserts, ...plan.updates, ...plan.deletes]).toEqual([]);
+  });
+
+  it('changes the index only when told the batch committed', () => {
+    const index = new Map([['a', 1]]);
+    const plan = planBatch(index, [drop('a'), define('b')]);
+    expect(index).toEqual(new Map([['a', 1]]));
+    plan.commitTo(index);
+    expect(index).toEqual(new Map([['b', 1]]));
+  });
+});
