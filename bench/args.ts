@@ -12,6 +12,8 @@ export interface BenchArgs {
   coldEntries: number;
   gets: number;
   skipCold: boolean;
+  /** Quick and filtered runs write partial.* instead of latest.*. */
+  quick: boolean;
   outDir: string | undefined;
 }
 
@@ -24,8 +26,10 @@ const USAGE = `usage: node --expose-gc build/bench/run.js [options]
   --cold-entries N  entries in the cold-open catalog (default 100000; --quick 10000)
   --gets N          gets timed after the cold open (default 1000000)
   --skip-cold       skip the cold-open step
-  --out DIR         where latest.json and latest.svg go (default bench/results)
-  --quick           a fast smoke run`;
+  --out DIR         where results go (default bench/results)
+  --quick           a fast smoke run
+
+A full run writes latest.json and latest.svg; a --quick or --only run writes partial.*.`;
 
 function positive(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -68,6 +72,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     coldEntries: positive('cold-entries', values['cold-entries'], quick ? 10_000 : 100_000),
     gets: positive('gets', values.gets, 1_000_000),
     skipCold: values['skip-cold'],
+    quick,
     outDir: values.out,
   };
 }

@@ -6,7 +6,7 @@ import {
   CatalogError,
 } from '../shared/errors.js';
 import { resolveOptions, type CatalogOptions, type ResolvedOptions } from '../shared/options.js';
-import { WriteOp, type Reply, type WriteRequest } from '../shared/protocol.js';
+import { WriteOp, type RecoveryReport, type Reply, type WriteRequest } from '../shared/protocol.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { DefinitionMap } from './definition-map.js';
@@ -31,6 +31,11 @@ export class Catalog {
   readonly persistent: boolean;
   /** True when opened with `readOnly: true`. */
   readonly readOnly: boolean;
+  /**
+   * Set when `open` found the file damaged or behind its journal and repaired it: why,
+   * which damaged files were renamed aside (never deleted), and how many rows were restored.
+   */
+  readonly recovery: RecoveryReport | undefined;
   readonly #options: ResolvedOptions;
   readonly #link: WriterLink;
   readonly #lock: OwnerLock | undefined;
@@ -38,8 +43,16 @@ export class Catalog {
   #state: State = 'open';
   #closed: Promise<void> | undefined;
 
-  private constructor(path: string, options: ResolvedOptions, link: WriterLink, lock: OwnerLock | undefined, map: DefinitionMap) {
+  private constructor(
+    path: string,
+    options: ResolvedOptions,
+    link: WriterLink,
+    lock: OwnerLock | undefined,
+    map: DefinitionMap,
+    recovery: RecoveryReport | undefined,
+  ) {
     this.path = path;
+    this.recovery = recovery;
     this.persistent = path !== MEMORY;
     this.readOnly = options.readOnly;
     this.#options = options;
@@ -67,9 +80,12 @@ export class Catalog {
     const absolute = path === undefined || path === MEMORY ? MEMORY : resolvePath(path);
     const lock = absolute === MEMORY ? undefined : OwnerLock.acquire(absolute, resolved.readOnly);
     try {
-      const { link, rows } = await WriterLink.start(absolute, resolved);
+      const { link, ready } = await WriterLink.start(absolute, resolved);
       lock?.confirm();
-      return new Catalog(absolute, resolved, link, lock, DefinitionMap.fromRows(rows));
+      if (ready.recovery !== undefined) {
+        process.emitWarning(`duckcat recovered ${absolute} from its journal: ${ready.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
+      }
+      return new Catalog(absolute, resolved, link, lock, DefinitionMap.fromRows(ready.rows), ready.recovery);
     } catch (error) {
       lock?.release();
       throw error;

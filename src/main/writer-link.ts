@@ -6,7 +6,7 @@ import {
   CatalogWriterExitedError,
 } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
-import type { MainToWorker, Reply, WorkerToMain, WriterConfig } from '../shared/protocol.js';
+import type { MainToWorker, ReadyMessage, Reply, WorkerToMain, WriterConfig } from '../shared/protocol.js';
 import { Slot, WAIT_SLICE_MS, WorkerState, createSlots } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { guardAtExit, unguard, type ExitClosable } from './exit-guard.js';
@@ -74,7 +74,7 @@ export class WriterLink implements ExitClosable {
    * Starts a writer on `path` and waits until it has opened the file and read every row.
    * @throws {CatalogError} the writer's open error (LOCKED, STORAGE) or a timeout.
    */
-  static async start(path: string, options: ResolvedOptions): Promise<{ link: WriterLink; rows: ReadonlyArray<readonly [string, string, number]> }> {
+  static async start(path: string, options: ResolvedOptions): Promise<{ link: WriterLink; ready: ReadyMessage }> {
     const slots = createSlots();
     const { port1, port2 } = new MessageChannel();
     const config: WriterConfig = {
@@ -96,7 +96,7 @@ export class WriterLink implements ExitClosable {
         }),
       ])) as [WorkerToMain];
       const message = first[0];
-      if (message.kind === 'ready') return { link: new WriterLink(worker, port1, slots, options), rows: message.rows };
+      if (message.kind === 'ready') return { link: new WriterLink(worker, port1, slots, options), ready: message };
       await once(worker, 'exit');
       port1.close();
       throw message.kind === 'open-failed' ? fromWireError(message.error, path) : new CatalogWriterExitedError(`unexpected first message ${message.kind}`);

@@ -47,10 +47,21 @@ export type Reply =
   | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly version: number }
   | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
 
+/** What `Catalog.open` had to repair, if anything. */
+export interface RecoveryReport {
+  /** Why recovery ran. */
+  readonly reason: string;
+  /** Damaged files renamed aside (kept, never deleted). */
+  readonly damagedFiles: readonly string[];
+  /** Rows written back from the journal. */
+  readonly restoredRows: number;
+}
+
 /** First message of a worker: everything stored, as [name, json, version] rows. */
 export interface ReadyMessage {
   readonly kind: 'ready';
   readonly rows: ReadonlyArray<readonly [string, string, number]>;
+  readonly recovery?: RecoveryReport;
 }
 
 export interface OpenFailedMessage {

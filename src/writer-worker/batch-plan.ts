@@ -8,16 +8,20 @@ export type Row = readonly [string, string, number];
 /** The stored version of every name; the worker's own view of the table. */
 export type VersionIndex = Map<string, number>;
 
+/** Row changes to make in one transaction. The three sets are disjoint. */
+export interface Changes {
+  /** New rows, [name, json, version]: names not stored before the batch. */
+  readonly inserts: readonly Row[];
+  /** Rows to overwrite: names stored before the batch and still present after it. */
+  readonly updates: readonly Row[];
+  /** Names stored before the batch and absent after it. */
+  readonly deletes: readonly string[];
+}
+
 /** What one batch of writes does to the table, computed before any SQL runs. */
-export interface BatchPlan {
+export interface BatchPlan extends Changes {
   /** One reply per request, in request order, valid only if the batch commits. */
   readonly replies: Reply[];
-  /** New rows, [name, json, version]: names not stored before the batch. */
-  readonly inserts: Row[];
-  /** Rows to overwrite: names stored before the batch and still present after it. */
-  readonly updates: Row[];
-  /** Names stored before the batch and absent after it. The three sets are disjoint. */
-  readonly deletes: string[];
   /** Applies the batch to the index once it has committed. */
   readonly commitTo: (index: VersionIndex) => void;
 }

@@ -9,7 +9,7 @@ import {
 } from '@duckdb/node-api';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
-import type { BatchPlan, Row } from './batch-plan.js';
+import type { Changes, Row } from './batch-plan.js';
 import { InFlight } from './in-flight.js';
 import * as sql from './sql.js';
 
@@ -107,7 +107,7 @@ export class Store {
    * transaction conflicts are retried a bounded number of times.
    * @throws {CatalogStorageError} when DuckDB refuses; nothing of the batch is stored then.
    */
-  async commit(plan: BatchPlan): Promise<void> {
+  async commit(plan: Changes): Promise<void> {
     const changes = plan.deletes.length + plan.updates.length + plan.inserts.length;
     if (changes === 0) return;
     for (let attempt = 0; ; attempt++) {
@@ -125,7 +125,7 @@ export class Store {
     }
   }
 
-  async #runSingle(plan: BatchPlan): Promise<void> {
+  async #runSingle(plan: Changes): Promise<void> {
     const statements = this.#writable();
     const inserted = plan.inserts[0];
     const updated = plan.updates[0];
@@ -153,7 +153,7 @@ export class Store {
     await this.#inFlight.run(() => many.run());
   }
 
-  async #runTransaction(plan: BatchPlan): Promise<void> {
+  async #runTransaction(plan: Changes): Promise<void> {
     const statements = this.#writable();
     await this.#inFlight.run(() => this.#connection.run('BEGIN TRANSACTION'));
     try {

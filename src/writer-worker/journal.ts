@@ -1,0 +1,138 @@
+import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync, ftruncateSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { decodeRecords, encodeRecord, type JournalRecord, type JournalRow } from './journal-format.js';
+
+/** Rotate the journal into a fresh snapshot once it grows past this many bytes of batch records. */
+export const COMPACT_AFTER_BYTES = 16 * 1024 * 1024;
+
+/** What the journal says the catalog holds. */
+export interface JournalState {
+  /** Every row, when the journal has a snapshot; undefined when there is none. */
+  readonly rows: Map<string, readonly [string, number]> | undefined;
+  /** Names touched by batches after the snapshot, with their final state (json null = removed). */
+  readonly touched: Map<string, readonly [string | null, number]>;
+  readonly lastSeq: number;
+}
+
+/**
+ * `<catalog>.journal`: an append-only, checksummed, fdatasync'ed log of every committed
+ * batch, starting with a snapshot of the whole catalog. It is a second, independent copy
+ * of every acknowledged write, so a DuckDB file that no longer opens (or a lost WAL) costs
+ * nothing: the catalog is rebuilt from it.
+ */
+export class Journal {
+  readonly #path: string;
+  #fd: number;
+  #size: number;
+  #batchBytes: number;
+  #seq: number;
+
+  private constructor(path: string, fd: number, size: number, batchBytes: number, seq: number) {
+    this.#path = path;
+    this.#fd = fd;
+    this.#size = size;
+    this.#batchBytes = batchBytes;
+    this.#seq = seq;
+  }
+
+  /** Reads the journal (dropping a torn tail) without opening it for writing. */
+  static read(path: string): JournalState & { readonly validBytes: number; readonly batchBytes: number } {
+    let data: Buffer;
+    try {
+      data = readFileSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rows: undefined, touched: new Map(), lastSeq: 0, validBytes: 0, batchBytes: 0 };
+      throw error;
+    }
+    const { records, validBytes } = decodeRecords(data);
+    const aborted = new Set(records.filter((r) => r.t === 'abort').map((r) => r.seq));
+    let rows: Map<string, readonly [string, number]> | undefined;
+    const touched = new Map<string, readonly [string | null, number]>();
+    let lastSeq = 0;
+    let snapshotEnd = 0;
+    for (const record of records) {
+      lastSeq = Math.max(lastSeq, record.seq);
+      if (record.t === 'snapshot') {
+        rows = new Map(record.rows.map(([name, json, version]) => [name, [json, version] as const]));
+        touched.clear();
+        snapshotEnd = encodeRecord(record).length;
+      } else if (record.t === 'batch' && !aborted.has(record.seq)) {
+        for (const [name, json, version] of record.rows) touched.set(name, [json, version]);
+      }
+    }
+    return { rows, touched, lastSeq, validBytes, batchBytes: validBytes - snapshotEnd };
+  }
+
+  /** Opens for appending, cutting off a torn tail first. */
+  static open(path: string, validBytes: number, batchBytes: number, lastSeq: number): Journal {
+    const fd = openSync(path, 'r+');
+    ftruncateSync(fd, validBytes);
+    fsyncSync(fd);
+    return new Journal(path, fd, validBytes, batchBytes, lastSeq);
+  }
+
+  /** Writes a fresh journal holding only a snapshot, atomically replacing any old one. */
+  static create(path: string, rows: ReadonlyArray<readonly [string, string, number]>, seq: number): Journal {
+    const temporary = `${path}.tmp`;
+    const fd = openSync(temporary, 'w', 0o600);
+    const snapshot = encodeRecord({ t: 'snapshot', seq, rows });
+    writeFully(fd, snapshot, 0);
+    fsyncSync(fd);
+    renameSync(temporary, path);
+    syncDirectory(dirname(path));
+    return new Journal(path, fd, snapshot.length, 0, seq);
+  }
+
+  get needsCompaction(): boolean {
+    return this.#batchBytes > COMPACT_AFTER_BYTES;
+  }
+
+  /** Appends a batch and makes it durable; returns its sequence number. */
+  appendBatch(rows: readonly JournalRow[]): number {
+    const seq = ++this.#seq;
+    this.#batchBytes += this.#write({ t: 'batch', seq, rows });
+    return seq;
+  }
+
+  /** Records that batch `seq` did not commit in DuckDB. */
+  appendAbort(seq: number): void {
+    this.#write({ t: 'abort', seq });
+  }
+
+  /** Replaces the journal with a snapshot of `rows` (the committed catalog). */
+  compact(rows: ReadonlyArray<readonly [string, string, number]>): void {
+    const next = Journal.create(this.#path, rows, this.#seq);
+    closeSync(this.#fd);
+    this.#fd = next.#fd;
+    this.#size = next.#size;
+    this.#batchBytes = 0;
+  }
+
+  close(): void {
+    if (this.#fd < 0) return;
+    closeSync(this.#fd);
+    this.#fd = -1;
+  }
+
+  #write(record: JournalRecord): number {
+    const bytes = encodeRecord(record);
+    writeFully(this.#fd, bytes, this.#size);
+    fdatasyncSync(this.#fd);
+    this.#size += bytes.length;
+    return bytes.length;
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer, position: number): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written, position + written);
+}
+
+function syncDirectory(directory: string): void {
+  const fd = openSync(directory, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
