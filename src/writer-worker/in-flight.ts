@@ -25,6 +25,16 @@ export class InFlight {
     }
   }
 
+  /** Marks a synchronous DuckDB call (an appender flush) the same way. */
+  runSync<T>(call: () => T): T {
+    Atomics.add(this.#slots, Slot.DUCKDB_CALLS, 1);
+    try {
+      return call();
+    } finally {
+      Atomics.sub(this.#slots, Slot.DUCKDB_CALLS, 1);
+    }
+  }
+
   /** Resolves once the newest call has settled, whatever its outcome. */
   settled(): Promise<unknown> {
     return this.#current;

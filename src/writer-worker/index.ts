@@ -27,6 +27,7 @@ const index: VersionIndex = new Map();
 let store: Store | undefined;
 let journal: Journal | undefined;
 let draining = false;
+let drainScheduled = false;
 let shuttingDown = false;
 
 function send(message: WorkerToMain): void {
@@ -52,8 +53,21 @@ async function die(error: unknown): Promise<void> {
 process.on('uncaughtException', (error) => void die(error));
 process.on('unhandledRejection', (error) => void die(error));
 
+/**
+ * Runs from setImmediate, never from the message handler itself: the port delivers every
+ * message that has arrived before the check phase, so they all join one batch, and between
+ * batches the loop turns (timers run, so the heartbeat keeps beating under load).
+ */
+function scheduleDrain(): void {
+  if (drainScheduled || draining) return;
+  drainScheduled = true;
+  setImmediate(() => {
+    drainScheduled = false;
+    void drain();
+  });
+}
+
 async function drain(): Promise<void> {
-  if (draining) return;
   draining = true;
   try {
     while (queue.length > 0 && !shuttingDown) {
@@ -66,6 +80,7 @@ async function drain(): Promise<void> {
         queue.shift();
         await control(first);
       }
+      await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
     draining = false;
@@ -78,10 +93,19 @@ async function writeBatch(requests: WriteRequest[]): Promise<void> {
   try {
     await faults.maybeTrip('before-commit');
     if (store === undefined) throw new CatalogStorageError('the catalog store is not open');
-    // DuckDB's commit starts on the libuv pool; the journal append and its fdatasync run
-    // here meanwhile, so the second copy costs (almost) no latency.
+    // Start DuckDB first: UPDATE and DELETE statements run on the libuv pool while the
+    // journal is written and fdatasync'ed here (an insert-only batch has already been
+    // flushed by the appender on this thread). The batch is acknowledged once both are durable.
     const committing = store.commit(plan);
-    const journaled = appendToJournal(plan);
+    let journaled: number | undefined;
+    try {
+      journaled = appendToJournal(plan);
+    } catch (error) {
+      // Without its second copy the recovery promise is broken: fatal, not a batch error.
+      await committing.catch(() => undefined);
+      await die(error);
+      return;
+    }
     try {
       await committing;
     } catch (error) {
@@ -100,7 +124,7 @@ async function writeBatch(requests: WriteRequest[]): Promise<void> {
   if (journal?.needsCompaction) await compactJournal();
 }
 
-/** Returns the batch's journal sequence number, or undefined when nothing changes. */
+/** Journals the batch's net effect and returns its sequence number; undefined when nothing changes. */
 function appendToJournal(plan: ReturnType<typeof planBatch>): number | undefined {
   if (journal === undefined) return undefined;
   const rows: JournalRow[] = [...plan.inserts, ...plan.updates];
@@ -157,7 +181,7 @@ async function start(): Promise<void> {
   }
   port.on('message', (message: MainToWorker) => {
     queue.push(message);
-    void drain();
+    scheduleDrain();
   });
   liveness.wake();
 }

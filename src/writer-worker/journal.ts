@@ -87,16 +87,21 @@ export class Journal {
     return this.#batchBytes > COMPACT_AFTER_BYTES;
   }
 
-  /** Appends a batch and makes it durable; returns its sequence number. */
+  /**
+   * Appends a batch record and fdatasyncs it, on this thread: no libuv pool thread is
+   * needed, so a starved pool cannot stall a write. Returns the batch's sequence number.
+   */
   appendBatch(rows: readonly JournalRow[]): number {
     const seq = ++this.#seq;
     this.#batchBytes += this.#write({ t: 'batch', seq, rows });
+    fdatasyncSync(this.#fd);
     return seq;
   }
 
-  /** Records that batch `seq` did not commit in DuckDB. */
+  /** Records, durably, that batch `seq` did not commit in DuckDB. */
   appendAbort(seq: number): void {
     this.#write({ t: 'abort', seq });
+    fdatasyncSync(this.#fd);
   }
 
   /** Replaces the journal with a snapshot of `rows` (the committed catalog). */
@@ -117,7 +122,6 @@ export class Journal {
   #write(record: JournalRecord): number {
     const bytes = encodeRecord(record);
     writeFully(this.#fd, bytes, this.#size);
-    fdatasyncSync(this.#fd);
     this.#size += bytes.length;
     return bytes.length;
   }

@@ -1,6 +1,8 @@
 /** Every statement the writer runs. The table layout is part of the file format: change it with a migration. */
 
-export const TABLE = 'semantic_layer._definitions';
+export const SCHEMA_NAME = 'semantic_layer';
+export const TABLE_NAME = '_definitions';
+export const TABLE = `${SCHEMA_NAME}.${TABLE_NAME}`;
 
 export const CREATE_SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS semantic_layer;
@@ -19,16 +21,10 @@ export const SELECT_ALL = `SELECT name, definition::VARCHAR AS definition, versi
 
 export const COUNT_ALL = `SELECT count(*)::INTEGER AS n FROM ${TABLE}`;
 
-export const INSERT_ONE = `INSERT INTO ${TABLE} (name, definition, version, updated_at) VALUES ($1, $2, $3, now())`;
-
 export const UPDATE_ONE = `UPDATE ${TABLE} SET definition = $2, version = $3, updated_at = now() WHERE name = $1`;
 
-// One statement for any number of rows: the lists are bound as parameters, so each
+// One statement for any number of rows: the lists are bound as parameters, so the
 // statement is prepared once and a group commit never builds SQL text.
-export const INSERT_MANY = `
-INSERT INTO ${TABLE} (name, definition, version, updated_at)
-SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::JSON, unnest($3::INTEGER[]), now()`;
-
 export const UPDATE_MANY = `
 UPDATE ${TABLE} SET definition = u.definition::JSON, version = u.version, updated_at = now()
 FROM (SELECT unnest($1::VARCHAR[]) AS name, unnest($2::VARCHAR[]) AS definition, unnest($3::INTEGER[]) AS version) AS u
