@@ -13,6 +13,10 @@ import { DefinitionMap } from './definition-map.js';
 import type { ReadonlyJson } from './frozen-json.js';
 import { OwnerLock } from './owner-lock.js';
 import { WriterLink } from './writer-link.js';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
+import { attachSemanticViews, type AttachOptions } from './sql/attach.js';
+import { querySemanticView, type SemanticViewRow } from './sql/query.js';
 
 const MEMORY = ':memory:';
 
@@ -85,7 +89,7 @@ export class Catalog {
       if (ready.recovery !== undefined) {
         process.emitWarning(`duckcat recovered ${absolute} from its journal: ${ready.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
       }
-      return new Catalog(absolute, resolved, link, lock, DefinitionMap.fromRows(ready.rows), ready.recovery);
+      return new Catalog(absolute, resolved, link, lock, DefinitionMap.fromColumns(ready.rows), ready.recovery);
     } catch (error) {
       lock?.release();
       throw error;
@@ -234,5 +238,33 @@ export class Catalog {
     if (this.readOnly) throw new CatalogReadOnlyError();
     const failure = this.#link.failure;
     if (failure !== undefined) throw failure instanceof CatalogError ? failure : new CatalogClosedError();
+  }
+
+  // --- Semantic views in SQL (src/main/sql): thin delegations, kept last in the class. ---
+
+  /**
+   * Registers the semantic-view SQL functions on the DuckDB instance behind `connection`:
+   * define/replace/drop_semantic_view, list_semantic_views(), describe_semantic_view(name)
+   * and semantic_view_sql(name, dimensions, metrics). Writes commit through this catalog's
+   * writer, never through the host's database.
+   * @param connection A connection of the host's own DuckDB instance.
+   * @param options See {@link AttachOptions}.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID when the host has this catalog's file open, or for a bad option.
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close.
+   */
+  attach(connection: DuckDBConnection, options?: AttachOptions): Promise<void> {
+    return attachSemanticViews(this, connection, options);
+  }
+
+  /**
+   * Expands `query` against the semantic view `name` and runs the SQL on `connection`.
+   * @returns The result rows, one object per row (BIGINT/HUGEINT values as bigint).
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an unknown dimension or metric (the
+   *   message lists the valid ones), an entry that is not a semantic view, a bad `where`/`limit`.
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close; DuckDB's own error when the host rejects the SQL.
+   */
+  query(connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
+    return querySemanticView(this, connection, name, query);
   }
 }

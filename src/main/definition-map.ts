@@ -1,3 +1,4 @@
+import type { Columns } from '../shared/protocol.js';
 import { parseFrozen, type ReadonlyJson } from './frozen-json.js';
 
 /**
@@ -8,9 +9,9 @@ export class DefinitionMap {
   readonly #entries = new Map<string, { readonly json: string; value?: ReadonlyJson }>();
   #sortedNames: string[] | undefined;
 
-  static fromRows(rows: ReadonlyArray<readonly [string, string, number]>): DefinitionMap {
+  static fromColumns({ names, jsons }: Columns): DefinitionMap {
     const map = new DefinitionMap();
-    for (const [name, json] of rows) map.#entries.set(name, { json });
+    for (let i = 0; i < names.length; i++) map.#entries.set(names[i]!, { json: jsons[i]! });
     return map;
   }
 

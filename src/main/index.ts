@@ -17,3 +17,23 @@ export {
   ErrorCode,
 } from '../shared/errors.js';
 export type { CatalogErrorCode } from '../shared/errors.js';
+export {
+  SEMANTIC_VIEW_KIND,
+  Aggregation,
+  JoinType,
+  validateSemanticView,
+  parseSemanticView,
+} from '../shared/semantic-view.js';
+export type {
+  SemanticView,
+  SemanticViewInput,
+  SemanticViewJoin,
+  SemanticViewDimension,
+  SemanticViewMetric,
+} from '../shared/semantic-view.js';
+export { semanticViewSql } from '../shared/semantic-view-sql.js';
+export type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
+export { DEFAULT_ATTACH_OPTIONS } from './sql/attach.js';
+export type { AttachOptions } from './sql/attach.js';
+export type { SemanticViewRow } from './sql/query.js';
+export { catalogErrorFromSql } from './sql/sql-error.js';

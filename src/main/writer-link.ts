@@ -92,12 +92,15 @@ export class WriterLink implements ExitClosable {
       const first = (await Promise.race([
         once(port1, 'message', { signal: abort.signal }),
         once(worker, 'exit', { signal: abort.signal }).then(([code]: unknown[]) => {
+          // 'exit' may overtake the worker's last message: it still waits on the port.
+          const last = receiveMessageOnPort(port1);
+          if (last !== undefined) return [last.message];
           throw new CatalogWriterExitedError(`the writer worker exited with code ${String(code)} while opening ${path}`);
         }),
       ])) as [WorkerToMain];
       const message = first[0];
       if (message.kind === 'ready') return { link: new WriterLink(worker, port1, slots, options), ready: message };
-      await once(worker, 'exit');
+      if (worker.threadId !== -1) await once(worker, 'exit');
       port1.close();
       throw message.kind === 'open-failed' ? fromWireError(message.error, path) : new CatalogWriterExitedError(`unexpected first message ${message.kind}`);
     } catch (error) {

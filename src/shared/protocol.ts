@@ -57,10 +57,28 @@ export interface RecoveryReport {
   readonly restoredRows: number;
 }
 
-/** First message of a worker: everything stored, as [name, json, version] rows. */
+/**
+ * Stored rows, column-wise: three flat arrays clone across threads far faster than
+ * 100k small [name, json, version] arrays.
+ */
+export interface Columns {
+  names: string[];
+  jsons: string[];
+  versions: number[];
+}
+
+export function emptyColumns(): Columns {
+  return { names: [], jsons: [], versions: [] };
+}
+
+export function zipColumns(columns: Columns): Array<[string, string, number]> {
+  return columns.names.map((name, i) => [name, columns.jsons[i]!, columns.versions[i]!]);
+}
+
+/** First message of a worker: everything stored. */
 export interface ReadyMessage {
   readonly kind: 'ready';
-  readonly rows: ReadonlyArray<readonly [string, string, number]>;
+  readonly rows: Columns;
   readonly recovery?: RecoveryReport;
 }
 

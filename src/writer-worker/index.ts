@@ -7,6 +7,7 @@ import { workerData } from 'node:worker_threads';
 import { CatalogClosedError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { MainToWorker, Reply, WorkerToMain, WriteRequest, WriterConfig } from '../shared/protocol.js';
 import { WorkerState } from '../shared/slots.js';
+import { zipColumns } from '../shared/protocol.js';
 import { toWireError } from '../shared/wire-error.js';
 import { planBatch, type VersionIndex } from './batch-plan.js';
 import { Faults } from './faults.js';
@@ -136,7 +137,7 @@ function appendToJournal(plan: ReturnType<typeof planBatch>): number | undefined
 async function compactJournal(): Promise<void> {
   if (store === undefined || journal === undefined) return;
   await store.checkpoint();
-  journal.compact(await store.loadAll());
+  journal.compact(zipColumns(await store.loadAll()));
 }
 
 async function control(request: Exclude<MainToWorker, WriteRequest>): Promise<void> {
@@ -169,7 +170,8 @@ async function start(): Promise<void> {
   try {
     const opened = await openCatalog(config.path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
     ({ store, journal } = opened);
-    for (const [name, , version] of opened.rows) index.set(name, version);
+    const { names, versions } = opened.rows;
+    for (let i = 0; i < names.length; i++) index.set(names[i]!, versions[i]!);
     liveness.set(WorkerState.RUNNING);
     send({ kind: 'ready', rows: opened.rows, ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
   } catch (error) {

@@ -29,15 +29,27 @@ export function encodeRecord(record: JournalRecord): Buffer {
 const NEWLINE = Buffer.from('\n');
 const SPACE = 0x20;
 
+/** A verified record whose JSON is parsed only when asked: a snapshot can be 30 MB. */
+export interface RawRecord {
+  readonly isSnapshot: boolean;
+  /** Read from the record's first bytes: every record is encoded as {"t":…,"seq":…,…}. */
+  readonly seq: number;
+  readonly byteLength: number;
+  parse(): JournalRecord;
+}
+
+const SNAPSHOT_PREFIX = Buffer.from('{"t":"snapshot"');
+const SEQ_PATTERN = /^\{"t":"[a-z]+","seq":(\d+)[,}]/;
+
 export interface DecodedJournal {
-  readonly records: JournalRecord[];
+  readonly records: RawRecord[];
   /** Byte length of the intact prefix; anything after it is a torn or damaged tail. */
   readonly validBytes: number;
 }
 
-/** Decodes records until the first damaged one. */
+/** Verifies records until the first damaged one. */
 export function decodeRecords(data: Buffer): DecodedJournal {
-  const records: JournalRecord[] = [];
+  const records: RawRecord[] = [];
   let offset = 0;
   while (offset < data.length) {
     const lengthEnd = data.indexOf(SPACE, offset);
@@ -50,11 +62,14 @@ export function decodeRecords(data: Buffer): DecodedJournal {
     if (!Number.isSafeInteger(length) || end >= data.length || data[end] !== 0x0a) break;
     const payload = data.subarray(start, end);
     if (crc32(payload) !== crc) break;
-    try {
-      records.push(JSON.parse(payload.toString('utf8')) as JournalRecord);
-    } catch {
-      break;
-    }
+    const seq = SEQ_PATTERN.exec(payload.toString('latin1', 0, 64));
+    if (seq === null) break;
+    records.push({
+      isSnapshot: payload.subarray(0, SNAPSHOT_PREFIX.length).equals(SNAPSHOT_PREFIX),
+      seq: Number(seq[1]),
+      byteLength: end + 1 - offset,
+      parse: () => JSON.parse(payload.toString('utf8')) as JournalRecord,
+    });
     offset = end + 1;
   }
   return { records, validBytes: offset };

@@ -2,13 +2,18 @@ import { closeSync, fdatasyncSync, fsyncSync, openSync, readFileSync, renameSync
 import { dirname } from 'node:path';
 import { decodeRecords, encodeRecord, type JournalRecord, type JournalRow } from './journal-format.js';
 
-/** Rotate the journal into a fresh snapshot once it grows past this many bytes of batch records. */
-export const COMPACT_AFTER_BYTES = 16 * 1024 * 1024;
+/**
+ * Rotate the journal into a fresh snapshot once it holds this many bytes of batch records:
+ * they are parsed on every open, so this bounds what a healthy open spends on them.
+ */
+export const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
 
 /** What the journal says the catalog holds. */
 export interface JournalState {
-  /** Every row, when the journal has a snapshot; undefined when there is none. */
-  readonly rows: Map<string, readonly [string, number]> | undefined;
+  /** Whether the journal starts with a snapshot (and so can rebuild the catalog alone). */
+  readonly hasSnapshot: boolean;
+  /** Every row of the snapshot; parsed on first call, only when a rebuild needs it. */
+  snapshotRows(): Map<string, readonly [string, number]>;
   /** Names touched by batches after the snapshot, with their final state (json null = removed). */
   readonly touched: Map<string, readonly [string | null, number]>;
   readonly lastSeq: number;
@@ -41,26 +46,33 @@ export class Journal {
     try {
       data = readFileSync(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { rows: undefined, touched: new Map(), lastSeq: 0, validBytes: 0, batchBytes: 0 };
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+        return { hasSnapshot: false, snapshotRows: () => new Map(), touched: new Map(), lastSeq: 0, validBytes: 0, batchBytes: 0 };
+      }
       throw error;
     }
     const { records, validBytes } = decodeRecords(data);
-    const aborted = new Set(records.filter((r) => r.t === 'abort').map((r) => r.seq));
-    let rows: Map<string, readonly [string, number]> | undefined;
+    const snapshotAt = records.findLastIndex((record) => record.isSnapshot);
+    const later = records.slice(snapshotAt + 1).map((record) => record.parse());
+    const aborted = new Set(later.filter((r) => r.t === 'abort').map((r) => r.seq));
     const touched = new Map<string, readonly [string | null, number]>();
-    let lastSeq = 0;
-    let snapshotEnd = 0;
-    for (const record of records) {
-      lastSeq = Math.max(lastSeq, record.seq);
-      if (record.t === 'snapshot') {
-        rows = new Map(record.rows.map(([name, json, version]) => [name, [json, version] as const]));
-        touched.clear();
-        snapshotEnd = encodeRecord(record).length;
-      } else if (record.t === 'batch' && !aborted.has(record.seq)) {
-        for (const [name, json, version] of record.rows) touched.set(name, [json, version]);
-      }
+    for (const record of later) {
+      if (record.t !== 'batch' || aborted.has(record.seq)) continue;
+      for (const [name, json, version] of record.rows) touched.set(name, [json, version]);
     }
-    return { rows, touched, lastSeq, validBytes, batchBytes: validBytes - snapshotEnd };
+    const snapshot = records[snapshotAt];
+    return {
+      hasSnapshot: snapshot !== undefined,
+      snapshotRows() {
+        const record = snapshot?.parse();
+        if (record?.t !== 'snapshot') return new Map();
+        return new Map(record.rows.map(([name, json, version]) => [name, [json, version] as const]));
+      },
+      touched,
+      lastSeq: records.reduce((max, record) => Math.max(max, record.seq), 0),
+      validBytes,
+      batchBytes: validBytes - (snapshot === undefined ? 0 : records.slice(0, snapshotAt + 1).reduce((sum, r) => sum + r.byteLength, 0)),
+    };
   }
 
   /** Opens for appending, cutting off a torn tail first. */

@@ -1,14 +1,14 @@
 import { existsSync, renameSync } from 'node:fs';
 import { CatalogLockedError } from '../shared/errors.js';
-import type { RecoveryReport } from '../shared/protocol.js';
+import { emptyColumns, zipColumns, type Columns, type RecoveryReport } from '../shared/protocol.js';
 import type { Changes, Row } from './batch-plan.js';
 import type { InFlight } from './in-flight.js';
-import { Journal, type JournalState } from './journal.js';
+import { Journal } from './journal.js';
 import { Store, messageOf } from './store.js';
 
 export interface OpenedCatalog {
   readonly store: Store;
-  readonly rows: Array<[string, string, number]>;
+  readonly rows: Columns;
   readonly journal: Journal | undefined;
   readonly recovery: RecoveryReport | undefined;
 }
@@ -33,82 +33,113 @@ export async function openCatalog(path: string, options: OpenOptions, inFlight: 
   const journalPath = `${path}.journal`;
   const journal = Journal.read(journalPath);
   const fileExisted = existsSync(path);
-  let opened: { store: Store; rows: Array<[string, string, number]> } | undefined;
+  let opened: { store: Store; rows: Columns } | undefined;
   let damage: unknown;
   try {
     const store = await Store.open(path, options, inFlight);
     opened = { store, rows: await loadOrClose(store) };
   } catch (error) {
-    if (error instanceof CatalogLockedError || journal.rows === undefined) throw error;
+    if (error instanceof CatalogLockedError || !journal.hasSnapshot) throw error;
     damage = error;
   }
 
-  const rebuild = opened === undefined || (!fileExisted && journal.rows !== undefined);
+  const rebuild = opened === undefined || (!fileExisted && journal.hasSnapshot);
   let recovery: RecoveryReport | undefined;
   if (opened === undefined) {
     const damagedFiles = setAside(path);
     const store = await Store.open(path, options, inFlight);
-    opened = { store, rows: [] };
+    opened = { store, rows: emptyColumns() };
     recovery = { reason: `the catalog file could not be read: ${messageOf(damage)}`, damagedFiles, restoredRows: 0 };
   } else if (rebuild) {
     recovery = { reason: 'the catalog file was missing', damagedFiles: [], restoredRows: 0 };
   }
 
-  const target = targetState(rebuild ? undefined : opened.rows, journal);
-  const changes = diff(opened.rows, target);
-  const changed = changes.inserts.length + changes.updates.length + changes.deletes.length;
+  const base = rebuild ? fromSnapshot(journal.snapshotRows()) : opened.rows;
+  const { rows, changes } = reconcile(base, journal.touched);
+  const missing = rebuild ? base : emptyColumns();
+  const toWrite: Changes = { ...changes, inserts: [...changes.inserts, ...zipColumns(missing)] };
+  const changed = toWrite.inserts.length + toWrite.updates.length + toWrite.deletes.length;
   if (changed > 0) {
-    await opened.store.commit(changes);
+    await opened.store.commit(toWrite);
     recovery ??= { reason: 'the catalog file had lost committed writes (WAL lost or truncated)', damagedFiles: [], restoredRows: 0 };
     recovery = { ...recovery, restoredRows: changed };
   }
-  const rows = [...target].map(([name, [json, version]]): [string, string, number] => [name, json, version]);
 
   let log: Journal;
-  if (journal.rows === undefined || recovery !== undefined) {
+  if (!journal.hasSnapshot || recovery !== undefined) {
     // The snapshot must be in the main file, not only in DuckDB's WAL: a later WAL loss
     // is then repaired from the batches recorded after it.
     await opened.store.checkpoint();
-    log = Journal.create(journalPath, rows, journal.lastSeq);
+    log = Journal.create(journalPath, zipColumns(rows), journal.lastSeq);
   } else {
     log = Journal.open(journalPath, journal.validBytes, journal.batchBytes, journal.lastSeq);
   }
   return { store: opened.store, rows, journal: log, recovery };
 }
 
-async function loadOrClose(store: Store): Promise<Array<[string, string, number]>> {
+/**
+ * Applies the journal's later batches to `base`. Returns the resulting rows and the
+ * changes that bring a store holding `base` up to them. Costs one Map over the names,
+ * and nothing else when the store already agrees.
+ */
+function reconcile(base: Columns, touched: ReadonlyMap<string, readonly [string | null, number]>): { rows: Columns; changes: Changes } {
+  const changes = { inserts: [] as Row[], updates: [] as Row[], deletes: [] as string[] };
+  if (touched.size === 0) return { rows: base, changes };
+  const position = new Map(base.names.map((name, i) => [name, i]));
+  const removed = new Set<number>();
+  const rows: Columns = { names: base.names, jsons: base.jsons, versions: base.versions };
+  let copied = false;
+  const writable = () => {
+    if (!copied) {
+      rows.names = [...rows.names];
+      rows.jsons = [...rows.jsons];
+      rows.versions = [...rows.versions];
+      copied = true;
+    }
+  };
+  for (const [name, [json, version]] of touched) {
+    const at = position.get(name);
+    if (json === null) {
+      if (at === undefined) continue;
+      removed.add(at);
+      changes.deletes.push(name);
+    } else if (at === undefined) {
+      writable();
+      rows.names.push(name);
+      rows.jsons.push(json);
+      rows.versions.push(version);
+      changes.inserts.push([name, json, version]);
+    } else if (rows.versions[at] !== version || !sameJson(rows.jsons[at]!, json)) {
+      writable();
+      rows.jsons[at] = json;
+      rows.versions[at] = version;
+      changes.updates.push([name, json, version]);
+    }
+  }
+  if (removed.size > 0) {
+    const keep = (_: unknown, i: number) => !removed.has(i);
+    return { rows: { names: rows.names.filter(keep), jsons: rows.jsons.filter(keep), versions: rows.versions.filter(keep) }, changes };
+  }
+  return { rows, changes };
+}
+
+function fromSnapshot(snapshot: ReadonlyMap<string, readonly [string, number]>): Columns {
+  const rows = emptyColumns();
+  for (const [name, [json, version]] of snapshot) {
+    rows.names.push(name);
+    rows.jsons.push(json);
+    rows.versions.push(version);
+  }
+  return rows;
+}
+
+async function loadOrClose(store: Store): Promise<Columns> {
   try {
     return await store.loadAll();
   } catch (error) {
     store.close();
     throw error;
   }
-}
-
-/** The catalog the journal describes: the stored rows (or its snapshot) plus every later batch. */
-function targetState(stored: ReadonlyArray<readonly [string, string, number]> | undefined, journal: JournalState): Map<string, readonly [string, number]> {
-  const target = new Map<string, readonly [string, number]>(
-    stored === undefined ? journal.rows : stored.map(([name, json, version]) => [name, [json, version] as const]),
-  );
-  for (const [name, [json, version]] of journal.touched) {
-    if (json === null) target.delete(name);
-    else target.set(name, [json, version]);
-  }
-  return target;
-}
-
-function diff(stored: ReadonlyArray<readonly [string, string, number]>, target: ReadonlyMap<string, readonly [string, number]>): Changes {
-  const current = new Map(stored.map(([name, json, version]) => [name, [json, version] as const]));
-  const inserts: Row[] = [];
-  const updates: Row[] = [];
-  const deletes: string[] = [];
-  for (const [name, [json, version]] of target) {
-    const have = current.get(name);
-    if (have === undefined) inserts.push([name, json, version]);
-    else if (have[1] !== version || !sameJson(have[0], json)) updates.push([name, json, version]);
-  }
-  for (const name of current.keys()) if (!target.has(name)) deletes.push(name);
-  return { inserts, updates, deletes };
 }
 
 // DuckDB's JSON type may normalise the text it stores; compare values, not bytes.

@@ -11,6 +11,7 @@ import {
 } from '@duckdb/node-api';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
+import { emptyColumns, type Columns } from '../shared/protocol.js';
 import type { Changes, Row } from './batch-plan.js';
 import { InFlight } from './in-flight.js';
 import * as sql from './sql.js';
@@ -84,17 +85,15 @@ export class Store {
     }
   }
 
-  /** Every stored row, as [name, json, version]. */
-  async loadAll(): Promise<Array<[string, string, number]>> {
+  /** Every stored row. */
+  async loadAll(): Promise<Columns> {
     const exists = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.TABLE_EXISTS));
-    if (exists.getRows()[0]?.[0] === 0) return [];
+    if (exists.getRows()[0]?.[0] === 0) return emptyColumns();
     const reader = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.SELECT_ALL));
     const columns = reader.getColumns() as [string[], string[], number[]] | [];
-    if (columns.length === 0) return [];
+    if (columns.length === 0) return emptyColumns();
     const [names, jsons, versions] = columns;
-    const rows = new Array<[string, string, number]>(names.length);
-    for (let i = 0; i < names.length; i++) rows[i] = [names[i]!, jsons[i]!, versions[i]!];
-    return rows;
+    return { names, jsons, versions };
   }
 
   async count(): Promise<number> {

@@ -1,0 +1,17 @@
+import type { ReadonlyJson } from '../frozen-json.js';
+
+/**
+ * The part of a {@link Catalog} the SQL layer uses. A structural type, so these modules
+ * need no runtime import of the class (which imports them).
+ */
+export interface CatalogAccess {
+  readonly path: string;
+  readonly persistent: boolean;
+  readonly closed: boolean;
+  get(name: string): ReadonlyJson | undefined;
+  has(name: string): boolean;
+  entries(): Array<[string, ReadonlyJson]>;
+  defineSync(name: string, definition: unknown): void;
+  replaceSync(name: string, definition: unknown): void;
+  dropSync(name: string): void;
+}

@@ -1,0 +1,29 @@
+import { CatalogError, ErrorCode, type CatalogErrorCode } from '../../shared/errors.js';
+
+const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
+const CODED = /\b(ERR_CATALOG_[A-Z_]+): ([^\n]*)/;
+
+/**
+ * The message a SQL function reports for `error`: `ERR_CATALOG_<X>: <message>` for
+ * duckcat errors, so the code survives DuckDB turning it into a plain query error.
+ */
+export function sqlErrorMessage(error: unknown): string {
+  if (error instanceof CatalogError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Recovers the duckcat error behind a DuckDB query error raised by one of the semantic
+ * view SQL functions. DuckDB puts its own error class in front of the message
+ * (`Invalid Input Error: ERR_CATALOG_EXISTS: ...`, `Binder Error: ...`); this finds the
+ * code after it.
+ * @param error What `connection.run(...)` rejected with.
+ * @returns A {@link CatalogError} with that `code` (the DuckDB error as `cause`), or
+ *   undefined when the error did not come from duckcat.
+ */
+export function catalogErrorFromSql(error: unknown): CatalogError | undefined {
+  const message = error instanceof Error ? error.message : typeof error === 'string' ? error : undefined;
+  const match = message === undefined ? null : CODED.exec(message);
+  if (match === null || !CODES.has(match[1]!)) return undefined;
+  return new CatalogError(match[1] as CatalogErrorCode, match[2]!, { cause: error });
+}

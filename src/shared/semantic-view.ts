@@ -1,0 +1,277 @@
+/**
+ * The semantic-view definition: the first typed kind of catalog entry. A semantic view
+ * names the dimensions (group-by expressions) and metrics (aggregates) of one base table
+ * plus optional joins, so callers ask for "revenue by region" instead of writing SQL.
+ * Stored as plain JSON with `kind: "semantic_view"`; other definitions stay untyped.
+ */
+import { CatalogInvalidError } from './errors.js';
+import { checkSqlFragment } from './sql-fragment.js';
+
+/** The `kind` value that marks a catalog entry as a semantic view. */
+export const SEMANTIC_VIEW_KIND = 'semantic_view';
+
+/** How a metric's `expr` is aggregated. Without `agg`, `expr` must itself be an aggregate. */
+export const Aggregation = {
+  SUM: 'sum',
+  COUNT: 'count',
+  COUNT_DISTINCT: 'count_distinct',
+  AVG: 'avg',
+  MIN: 'min',
+  MAX: 'max',
+} as const;
+export type Aggregation = (typeof Aggregation)[keyof typeof Aggregation];
+
+/** How a join attaches its table. */
+export const JoinType = {
+  INNER: 'inner',
+  LEFT: 'left',
+} as const;
+export type JoinType = (typeof JoinType)[keyof typeof JoinType];
+
+/** A table joined to the base table. */
+export interface SemanticViewJoin {
+  /** SQL table reference, e.g. `customers` or `main.customers`. */
+  readonly table: string;
+  /** Identifier the expressions use for this table. */
+  readonly alias?: string;
+  /** SQL join condition, e.g. `o.customer_id = c.id`. */
+  readonly on: string;
+  /** @default 'left' */
+  readonly type?: JoinType;
+}
+
+/** A group-by column of the view. */
+export interface SemanticViewDimension {
+  /** Output column name; unique among dimensions and metrics, ignoring case. */
+  readonly name: string;
+  /** SQL expression over the base and joined tables. */
+  readonly expr: string;
+  readonly comment?: string;
+}
+
+/** An aggregate column of the view. */
+export interface SemanticViewMetric {
+  /** Output column name; unique among dimensions and metrics, ignoring case. */
+  readonly name: string;
+  /** SQL expression: aggregated with `agg`, or an aggregate expression itself when `agg` is absent. */
+  readonly expr: string;
+  readonly agg?: Aggregation;
+  readonly comment?: string;
+}
+
+/** A validated semantic view, as stored in the catalog. */
+export interface SemanticView {
+  readonly kind: typeof SEMANTIC_VIEW_KIND;
+  /** SQL reference of the base table, e.g. `orders`. */
+  readonly table: string;
+  /** Identifier the expressions use for the base table. */
+  readonly alias?: string;
+  readonly joins?: readonly SemanticViewJoin[];
+  readonly dimensions: readonly SemanticViewDimension[];
+  readonly metrics: readonly SemanticViewMetric[];
+  /** SQL conditions always applied (AND-ed) before aggregation. */
+  readonly filters?: readonly string[];
+  readonly comment?: string;
+}
+
+/** What a caller may pass: a {@link SemanticView} whose `kind` may be omitted. */
+export type SemanticViewInput = Omit<SemanticView, 'kind'> & { readonly kind?: typeof SEMANTIC_VIEW_KIND };
+
+const VIEW_KEYS = ['kind', 'table', 'alias', 'joins', 'dimensions', 'metrics', 'filters', 'comment'] as const;
+const JOIN_KEYS = ['table', 'alias', 'on', 'type'] as const;
+const DIMENSION_KEYS = ['name', 'expr', 'comment'] as const;
+const METRIC_KEYS = ['name', 'expr', 'agg', 'comment'] as const;
+
+// Spellings people reach for first; the error names the key we expect instead.
+const MISSPELLINGS: Readonly<Record<string, string>> = {
+  base_table: 'table',
+  baseTable: 'table',
+  from: 'table',
+  expression: 'expr',
+  sql: 'expr',
+  aggregation: 'agg',
+  aggregate: 'agg',
+  filter: 'filters',
+  where: 'filters',
+  join: 'joins',
+  dimension: 'dimensions',
+  metric: 'metrics',
+  measures: 'metrics',
+  description: 'comment',
+  condition: 'on',
+};
+
+const MAX_COLUMN_NAME_CHARS = 255;
+const ALIAS = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const AGGREGATIONS: ReadonlySet<string> = new Set(Object.values(Aggregation));
+const JOIN_TYPES: ReadonlySet<string> = new Set(Object.values(JoinType));
+
+/** True when a stored definition is marked as a semantic view (it may still be invalid). */
+export function isSemanticViewEntry(value: unknown): boolean {
+  return isPlainObject(value) && value.kind === SEMANTIC_VIEW_KIND;
+}
+
+/**
+ * Parses JSON text (as received from SQL) and validates it as a semantic view.
+ * @throws {CatalogInvalidError} field `definition` for text that is not JSON, or see {@link validateSemanticView}.
+ */
+export function parseSemanticView(text: unknown): SemanticView {
+  if (typeof text !== 'string') throw new CatalogInvalidError('definition', `must be JSON text, got ${text === null ? 'NULL' : typeof text}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new CatalogInvalidError('definition', `is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  return validateSemanticView(value);
+}
+
+/**
+ * Validates a semantic-view definition and returns a normalized copy (with `kind` set,
+ * keys in a fixed order) that is safe to store with `cat.defineSync(name, view)`.
+ * @param value The candidate definition.
+ * @returns A new, validated {@link SemanticView}.
+ * @throws {CatalogInvalidError} ERR_CATALOG_INVALID whose `field` is the path of the bad
+ *   value (`definition.dimensions[1].name`): unknown or misspelled keys, missing or empty
+ *   table/expr/name, duplicate names, bad alias, unknown agg or join type, SQL fragments
+ *   with `;`, comments, open quotes or unbalanced parentheses, a view with no columns.
+ */
+export function validateSemanticView(value: unknown): SemanticView {
+  const path = 'definition';
+  const view = expectObject(value, path, VIEW_KEYS);
+  if (view.kind !== undefined && view.kind !== SEMANTIC_VIEW_KIND) {
+    throw new CatalogInvalidError(`${path}.kind`, `must be "${SEMANTIC_VIEW_KIND}" or omitted, got ${describe(view.kind)}`);
+  }
+  checkSqlFragment(view.table, `${path}.table`);
+  const aliases = new Map<string, string>();
+  const alias = optionalAlias(view.alias, `${path}.alias`, aliases);
+  const joins = optionalArray(view.joins, `${path}.joins`)?.map((join, i) => validateJoin(join, `${path}.joins[${i}]`, aliases));
+  const columns = new Map<string, string>();
+  const dimensions = requiredArray(view.dimensions, `${path}.dimensions`).map((dimension, i) =>
+    validateDimension(dimension, `${path}.dimensions[${i}]`, columns),
+  );
+  const metrics = requiredArray(view.metrics, `${path}.metrics`).map((metric, i) => validateMetric(metric, `${path}.metrics[${i}]`, columns));
+  if (dimensions.length === 0 && metrics.length === 0) {
+    throw new CatalogInvalidError(path, 'needs at least one dimension or metric');
+  }
+  const filters = optionalArray(view.filters, `${path}.filters`)?.map((filter, i) => {
+    checkSqlFragment(filter, `${path}.filters[${i}]`);
+    return filter;
+  });
+  const comment = optionalComment(view.comment, `${path}.comment`);
+  return {
+    kind: SEMANTIC_VIEW_KIND,
+    table: view.table,
+    ...(alias === undefined ? {} : { alias }),
+    ...(joins === undefined ? {} : { joins }),
+    dimensions,
+    metrics,
+    ...(filters === undefined ? {} : { filters }),
+    ...(comment === undefined ? {} : { comment }),
+  };
+}
+
+function validateJoin(value: unknown, path: string, aliases: Map<string, string>): SemanticViewJoin {
+  const join = expectObject(value, path, JOIN_KEYS);
+  checkSqlFragment(join.table, `${path}.table`);
+  const alias = optionalAlias(join.alias, `${path}.alias`, aliases);
+  checkSqlFragment(join.on, `${path}.on`);
+  if (join.type !== undefined && (typeof join.type !== 'string' || !JOIN_TYPES.has(join.type))) {
+    throw new CatalogInvalidError(`${path}.type`, `must be one of ${[...JOIN_TYPES].join(', ')}, got ${describe(join.type)}`);
+  }
+  return {
+    table: join.table,
+    ...(alias === undefined ? {} : { alias }),
+    on: join.on,
+    ...(join.type === undefined ? {} : { type: join.type as JoinType }),
+  };
+}
+
+function validateDimension(value: unknown, path: string, columns: Map<string, string>): SemanticViewDimension {
+  const dimension = expectObject(value, path, DIMENSION_KEYS);
+  const name = columnName(dimension.name, `${path}.name`, columns);
+  checkSqlFragment(dimension.expr, `${path}.expr`);
+  const comment = optionalComment(dimension.comment, `${path}.comment`);
+  return { name, expr: dimension.expr, ...(comment === undefined ? {} : { comment }) };
+}
+
+function validateMetric(value: unknown, path: string, columns: Map<string, string>): SemanticViewMetric {
+  const metric = expectObject(value, path, METRIC_KEYS);
+  const name = columnName(metric.name, `${path}.name`, columns);
+  checkSqlFragment(metric.expr, `${path}.expr`);
+  if (metric.agg !== undefined && (typeof metric.agg !== 'string' || !AGGREGATIONS.has(metric.agg))) {
+    throw new CatalogInvalidError(`${path}.agg`, `must be one of ${[...AGGREGATIONS].join(', ')}, got ${describe(metric.agg)}`);
+  }
+  const comment = optionalComment(metric.comment, `${path}.comment`);
+  return {
+    name,
+    expr: metric.expr,
+    ...(metric.agg === undefined ? {} : { agg: metric.agg as Aggregation }),
+    ...(comment === undefined ? {} : { comment }),
+  };
+}
+
+// Dimension and metric names share one namespace because both become output columns,
+// and DuckDB compares column names without regard to case.
+function columnName(value: unknown, path: string, columns: Map<string, string>): string {
+  if (typeof value !== 'string') throw new CatalogInvalidError(path, `must be a string, got ${describe(value)}`);
+  if (value.trim().length === 0) throw new CatalogInvalidError(path, 'must not be empty');
+  if (value !== value.trim()) throw new CatalogInvalidError(path, 'must not start or end with whitespace');
+  if (value.includes('\u0000')) throw new CatalogInvalidError(path, 'must not contain NUL characters');
+  if (value.length > MAX_COLUMN_NAME_CHARS) throw new CatalogInvalidError(path, `is longer than ${MAX_COLUMN_NAME_CHARS} characters`);
+  const key = value.toLowerCase();
+  const first = columns.get(key);
+  if (first !== undefined) throw new CatalogInvalidError(path, `duplicate name "${value}" (already used by ${first})`);
+  columns.set(key, path);
+  return value;
+}
+
+function optionalAlias(value: unknown, path: string, aliases: Map<string, string>): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !ALIAS.test(value)) {
+    throw new CatalogInvalidError(path, `must be a plain identifier (letters, digits, _), got ${describe(value)}`);
+  }
+  const key = value.toLowerCase();
+  const first = aliases.get(key);
+  if (first !== undefined) throw new CatalogInvalidError(path, `duplicate alias "${value}" (already used by ${first})`);
+  aliases.set(key, path);
+  return value;
+}
+
+function optionalComment(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw new CatalogInvalidError(path, `must be a string, got ${describe(value)}`);
+  return value;
+}
+
+function requiredArray(value: unknown, path: string): unknown[] {
+  if (value === undefined) throw new CatalogInvalidError(path, 'is required (use [] for none)');
+  if (!Array.isArray(value)) throw new CatalogInvalidError(path, `must be an array, got ${describe(value)}`);
+  return value;
+}
+
+function optionalArray(value: unknown, path: string): unknown[] | undefined {
+  return value === undefined ? undefined : requiredArray(value, path);
+}
+
+function expectObject(value: unknown, path: string, keys: readonly string[]): Record<string, unknown> {
+  if (!isPlainObject(value)) throw new CatalogInvalidError(path, `must be an object, got ${describe(value)}`);
+  for (const key of Object.keys(value)) {
+    if (keys.includes(key)) continue;
+    const fix = MISSPELLINGS[key];
+    const hint = fix !== undefined && keys.includes(fix) ? `, did you mean "${fix}"?` : `; allowed keys: ${keys.join(', ')}`;
+    throw new CatalogInvalidError(`${path}.${key}`, `unknown key${hint}`);
+  }
+  return value;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  return typeof value === 'object' ? 'an object' : String(value);
+}
