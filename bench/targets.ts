@@ -12,6 +12,7 @@ export const REFERENCE_LABEL = 'duckcat defineSync';
 export function allTargets(): WriteTarget[] {
   return [
     duckcatDefineSync(),
+    duckcatDefineSync(false),
     duckcatDefine(1),
     duckcatDefine(8),
     duckcatDefine(64),

@@ -131,3 +131,18 @@ describe('recovery from a damaged catalog file', () => {
     expect(statSync(path).size).toBe(4096);
   });
 });
+
+describe('journal option', () => {
+  it('runs without a journal when told, removing a stale one', async () => {
+    const path = await closedCatalogWithViews();
+    expect(existsSync(`${path}.journal`)).toBe(true);
+    const cat = await Catalog.open(path, { journal: false });
+    expect(existsSync(`${path}.journal`)).toBe(false);
+    cat.defineSync('unjournaled', 1);
+    await cat.close();
+    const again = await Catalog.open(path);
+    expect(again.get('unjournaled')).toBe(1);
+    expect(existsSync(`${path}.journal`)).toBe(true);
+    await again.close();
+  });
+});

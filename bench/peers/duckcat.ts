@@ -7,20 +7,23 @@ import type { WriteTarget } from '../write-target.js';
  * Loads the library on first use rather than at import, so that while it does not build
  * only the duckcat rows fail and every peer still runs.
  */
-async function openCatalog(dir: string): Promise<Catalog> {
+async function openCatalog(dir: string, journal = true): Promise<Catalog> {
   const { Catalog: CatalogClass } = await import('duckcat');
-  return CatalogClass.open(join(dir, 'catalog.duckdb'));
+  return CatalogClass.open(join(dir, 'catalog.duckdb'), { journal });
 }
 
-/** duckcat `defineSync` from one caller: the main thread blocks until the row is committed. */
-export function duckcatDefineSync(): WriteTarget {
+/**
+ * duckcat `defineSync` from one caller: the main thread blocks until the row is committed.
+ * With `journal` false it shows what the recovery journal costs per write.
+ */
+export function duckcatDefineSync(journal = true): WriteTarget {
   let catalog: Catalog | undefined;
   return {
-    label: 'duckcat defineSync',
+    label: journal ? 'duckcat defineSync' : 'duckcat defineSync (no journal)',
     durable: true,
     concurrency: 1,
     async setup(dir) {
-      catalog = await openCatalog(dir);
+      catalog = await openCatalog(dir, journal);
     },
     writeOne(i) {
       if (catalog === undefined) throw new Error('duckcat: writeOne before setup');

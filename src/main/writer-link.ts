@@ -80,6 +80,7 @@ export class WriterLink implements ExitClosable {
     const config: WriterConfig = {
       path,
       readOnly: options.readOnly,
+      journal: options.journal,
       duckdbThreads: options.duckdbThreads,
       slots,
       port: port2,

@@ -100,6 +100,7 @@ export interface WriterConfig {
   /** Absolute path of the catalog file, or ':memory:'. */
   readonly path: string;
   readonly readOnly: boolean;
+  readonly journal: boolean;
   readonly duckdbThreads: number;
   readonly slots: Int32Array;
   readonly port: MessagePort;

@@ -168,7 +168,7 @@ async function control(request: Exclude<MainToWorker, WriteRequest>): Promise<vo
 
 async function start(): Promise<void> {
   try {
-    const opened = await openCatalog(config.path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
+    const opened = await openCatalog(config.path, { readOnly: config.readOnly, journal: config.journal, threads: config.duckdbThreads }, inFlight);
     ({ store, journal } = opened);
     const { names, versions } = opened.rows;
     for (let i = 0; i < names.length; i++) index.set(names[i]!, versions[i]!);

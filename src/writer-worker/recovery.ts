@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { CatalogLockedError } from '../shared/errors.js';
 import { emptyColumns, zipColumns, type Columns, type RecoveryReport } from '../shared/protocol.js';
 import type { Changes, Row } from './batch-plan.js';
@@ -15,6 +15,7 @@ export interface OpenedCatalog {
 
 interface OpenOptions {
   readonly readOnly: boolean;
+  readonly journal: boolean;
   readonly threads: number;
 }
 
@@ -26,7 +27,8 @@ interface OpenOptions {
  * - a catalog without a journal gets one, starting from a snapshot.
  */
 export async function openCatalog(path: string, options: OpenOptions, inFlight: InFlight): Promise<OpenedCatalog> {
-  if (path === ':memory:' || options.readOnly) {
+  if (path === ':memory:' || options.readOnly || !options.journal) {
+    if (!options.journal && !options.readOnly) rmSync(`${path}.journal`, { force: true });
     const store = await Store.open(path, options, inFlight);
     return { store, rows: await loadOrClose(store), journal: undefined, recovery: undefined };
   }

@@ -21,6 +21,7 @@ import { CatalogTimeoutError } from '../../shared/errors.js';
 
 const PROBE_BYTES = 16;
 const POLL_MS = 1;
+const RELEASE_GRACE_MS = 50;
 const DEFAULT_POOL_SIZE = 4;
 const MAX_POOL_SIZE = 1024;
 
@@ -57,8 +58,13 @@ export class PoolGuard {
    */
   ensureFreeThread(): void {
     const now = performance.now();
-    if (this.#stalled !== undefined) {
-      if (!this.#await(this.#stalled, this.#stalled.queuedAt + this.#waitMs)) throw this.#starved(now - this.#stalled.queuedAt);
+    const stalled = this.#stalled;
+    if (stalled !== undefined) {
+      // The query whose call just failed is releasing its pool thread; a queued host
+      // query or the stalled probe takes it within a few ms. Waiting the full window again
+      // would only make each of N starved callers cost poolWaitMs in turn.
+      const deadline = Math.max(stalled.queuedAt + this.#waitMs, now + Math.min(RELEASE_GRACE_MS, this.#waitMs));
+      if (!this.#await(stalled, deadline)) throw this.#starved(performance.now() - stalled.queuedAt);
       this.#stalled = undefined;
     }
     const probe = PoolGuard.#queue(now);
