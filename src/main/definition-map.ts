@@ -39,6 +39,15 @@ export class DefinitionMap {
     if (this.#entries.delete(name)) this.#sortedNames = undefined;
   }
 
+  /** Applies one batch of the change stream: a null json removes the name. */
+  applyChanges(names: readonly string[], jsons: ReadonlyArray<string | null>): void {
+    for (let i = 0; i < names.length; i++) {
+      const json = jsons[i];
+      if (json === null || json === undefined) this.delete(names[i]!);
+      else this.set(names[i]!, json);
+    }
+  }
+
   /** Sorted by UTF-16 code unit, like Array.prototype.sort. Returns a fresh array. */
   names(): string[] {
     this.#sortedNames ??= [...this.#entries.keys()].sort();

@@ -1,4 +1,4 @@
-import { CatalogTimeoutError, CatalogWriterExitedError, type CatalogError } from '../shared/errors.js';
+import { CatalogClosedError, CatalogTimeoutError, CatalogWriterExitedError, type CatalogError } from '../shared/errors.js';
 import { Slot, WorkerState } from '../shared/slots.js';
 
 /**
@@ -19,7 +19,8 @@ export class LivenessProbe {
   /** Returns why the writer cannot answer, or undefined while it looks alive. */
   check(now: number): CatalogError | undefined {
     const state = Atomics.load(this.#slots, Slot.WORKER_STATE);
-    if (state === WorkerState.FAILED || state === WorkerState.EXITED || state === WorkerState.CLOSED) {
+    if (state === WorkerState.CLOSED) return new CatalogClosedError('the catalog was closed by its owner');
+    if (state === WorkerState.FAILED || state === WorkerState.EXITED) {
       return new CatalogWriterExitedError(`the writer worker is gone (state ${stateName(state)})`);
     }
     const beat = Atomics.load(this.#slots, Slot.HEARTBEAT);

@@ -32,7 +32,21 @@ export interface CheckpointRequest {
   readonly id: number;
 }
 
-export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest;
+/**
+ * Adds a party (a CatalogClient in another thread): the writer sends it a `hello` with
+ * every stored row, then the changes of every later batch, and answers its writes.
+ */
+export interface SubscribeRequest {
+  readonly kind: 'subscribe';
+  readonly id: number;
+  readonly port: MessagePort;
+  readonly reply: Int32Array;
+}
+
+export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest;
+
+/** What a party may send: every request but close and subscribe, which only the owner sends. */
+export type ClientToWorker = WriteRequest | CheckpointRequest;
 
 /** An error as it crosses the thread boundary: structured clone drops custom fields. */
 export interface WireError {
@@ -93,7 +107,35 @@ export interface FatalMessage {
   readonly error: WireError;
 }
 
-export type WorkerToMain = Reply | ReadyMessage | OpenFailedMessage | FatalMessage;
+/** The net effect of committed batch `seq`: `jsons[i]` is null where `names[i]` was dropped. */
+export interface ChangesMessage {
+  readonly kind: 'changes';
+  readonly seq: number;
+  readonly names: readonly string[];
+  readonly jsons: ReadonlyArray<string | null>;
+}
+
+/** A new party's first message from the writer: every stored row as of batch `seq`. */
+export interface HelloMessage {
+  readonly kind: 'hello';
+  readonly seq: number;
+  readonly rows: Columns;
+}
+
+/** The owner's first message on a client port, before the port is handed over. */
+export interface ClientInit {
+  readonly kind: 'init';
+  readonly slots: Int32Array;
+  readonly reply: Int32Array;
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly timeoutMs: number;
+  readonly hangTimeoutMs: number;
+  readonly maxNameBytes: number;
+  readonly maxDefinitionBytes: number;
+}
+
+export type WorkerToMain = Reply | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
 
 /** What the worker is started with (workerData). */
 export interface WriterConfig {
@@ -103,6 +145,8 @@ export interface WriterConfig {
   readonly journal: boolean;
   readonly duckdbThreads: number;
   readonly slots: Int32Array;
+  /** The owner's reply counter. */
+  readonly reply: Int32Array;
   readonly port: MessagePort;
   readonly faults?: FaultPlan;
 }

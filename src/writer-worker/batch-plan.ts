@@ -5,8 +5,14 @@ import { toWireError } from '../shared/wire-error.js';
 /** [name, json, version] */
 export type Row = readonly [string, string, number];
 
-/** The stored version of every name; the worker's own view of the table. */
-export type VersionIndex = Map<string, number>;
+/** What the writer knows of a stored row. */
+export interface Stored {
+  readonly json: string;
+  readonly version: number;
+}
+
+/** Every stored row: the writer's own copy of the table, so new clients get a snapshot. */
+export type VersionIndex = Map<string, Stored>;
 
 /** Row changes to make in one transaction. The three sets are disjoint. */
 export interface Changes {
@@ -22,6 +28,8 @@ export interface Changes {
 export interface BatchPlan extends Changes {
   /** One reply per request, in request order, valid only if the batch commits. */
   readonly replies: Reply[];
+  /** The net effect per touched name, for the change stream: json null = dropped. */
+  readonly changes: { readonly names: string[]; readonly jsons: Array<string | null> };
   /** Applies the batch to the index once it has committed. */
   readonly commitTo: (index: VersionIndex) => void;
 }
@@ -33,12 +41,12 @@ export interface BatchPlan extends Changes {
  * commits — without ever running a failing statement inside the transaction, where
  * DuckDB would turn the COMMIT into a silent rollback.
  */
-export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[]): BatchPlan {
-  const overlay = new Map<string, { json: string; version: number } | null>();
+export function planBatch(index: ReadonlyMap<string, Stored>, requests: readonly WriteRequest[]): BatchPlan {
+  const overlay = new Map<string, Stored | null>();
   const versionOf = (name: string): number | undefined => {
     const staged = overlay.get(name);
     if (staged !== undefined) return staged === null ? undefined : staged.version;
-    return index.get(name);
+    return index.get(name)?.version;
   };
   const replies: Reply[] = requests.map((request) => {
     const current = versionOf(request.name);
@@ -57,35 +65,36 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
   const inserts: Row[] = [];
   const updates: Row[] = [];
   const deletes: string[] = [];
+  const changes = { names: [] as string[], jsons: [] as Array<string | null> };
   // Each name gets exactly one statement: DuckDB's INSERT OR REPLACE measured twice the
   // cost of a plain INSERT or UPDATE, and touching a row twice in one transaction is avoided.
   for (const [name, final] of overlay) {
     const stored = index.has(name);
     if (final === null) {
-      if (stored) deletes.push(name);
+      if (!stored) continue;
+      deletes.push(name);
     } else {
       (stored ? updates : inserts).push([name, final.json, final.version]);
     }
+    changes.names.push(name);
+    changes.jsons.push(final === null ? null : final.json);
   }
   return {
     replies,
+    changes,
     inserts,
     updates,
     deletes,
     commitTo(target) {
       for (const [name, final] of overlay) {
         if (final === null) target.delete(name);
-        else target.set(name, final.version);
+        else target.set(name, final);
       }
     },
   };
 }
 
-function staged(
-  request: WriteRequest,
-  overlay: Map<string, { json: string; version: number } | null>,
-  version: number,
-): Reply {
+function staged(request: WriteRequest, overlay: Map<string, Stored | null>, version: number): Reply {
   overlay.set(request.name, { json: request.json ?? 'null', version });
   return { kind: 'reply', id: request.id, ok: true, version };
 }

@@ -1,13 +1,14 @@
 /**
  * Entry of the writer worker: the only code that touches the catalog's DuckDB file.
- * It answers the main thread in batches: every write queued while a commit runs joins
- * the next commit (group commit).
+ * It answers every party (the owning Catalog and any CatalogClient) in batches: every
+ * write queued while a commit runs joins the next commit (group commit), and the net
+ * effect of each batch goes to every party as a change stream.
  */
 import { workerData } from 'node:worker_threads';
 import { CatalogClosedError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { MainToWorker, Reply, WorkerToMain, WriteRequest, WriterConfig } from '../shared/protocol.js';
-import { WorkerState } from '../shared/slots.js';
-import { zipColumns } from '../shared/protocol.js';
+import type { MainToWorker, Reply, SubscribeRequest, WriteRequest, WriterConfig } from '../shared/protocol.js';
+import { zipColumns, type Columns } from '../shared/protocol.js';
+import { WorkerState, wakeParty } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { planBatch, type VersionIndex } from './batch-plan.js';
 import { Faults } from './faults.js';
@@ -15,33 +16,39 @@ import { InFlight } from './in-flight.js';
 import type { Journal } from './journal.js';
 import type { JournalRow } from './journal-format.js';
 import { Liveness } from './liveness.js';
+import { Parties, type Party } from './parties.js';
 import { openCatalog } from './recovery.js';
 import { messageOf, type Store } from './store.js';
 
+interface Queued {
+  readonly party: Party;
+  readonly message: MainToWorker;
+}
+
 const config = workerData as WriterConfig;
-const { port, slots } = config;
-const liveness = new Liveness(slots);
-const inFlight = new InFlight(slots);
+const owner: Party = { port: config.port, reply: config.reply, owner: true };
+const parties = new Parties();
+const liveness = new Liveness(config.slots, () => {
+  wakeParty(owner.reply);
+  parties.wakeAll();
+});
+const inFlight = new InFlight(config.slots);
 const faults = new Faults(config.faults);
-const queue: MainToWorker[] = [];
+const queue: Queued[] = [];
 const index: VersionIndex = new Map();
 let store: Store | undefined;
 let journal: Journal | undefined;
+let seq = 0;
 let draining = false;
 let drainScheduled = false;
 let shuttingDown = false;
 
-function send(message: WorkerToMain): void {
-  port.postMessage(message);
-}
-
-/** Dies cleanly on any uncaught error: tell main first, then close DuckDB, then exit. */
+/** Dies cleanly on any uncaught error: tell every party first, then close DuckDB, then exit. */
 async function die(error: unknown): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
+  parties.broadcast({ kind: 'fatal', error: toWireError(new CatalogWriterExitedError(`writer failed: ${messageOf(error)}`, { cause: error })) });
   liveness.set(WorkerState.FAILED);
-  send({ kind: 'fatal', error: toWireError(new CatalogWriterExitedError(`writer failed: ${messageOf(error)}`, { cause: error })) });
-  liveness.wake();
   store?.interrupt();
   await inFlight.settled();
   try {
@@ -54,8 +61,13 @@ async function die(error: unknown): Promise<void> {
 process.on('uncaughtException', (error) => void die(error));
 process.on('unhandledRejection', (error) => void die(error));
 
+function enqueue(party: Party, message: MainToWorker): void {
+  queue.push({ party, message });
+  scheduleDrain();
+}
+
 /**
- * Runs from setImmediate, never from the message handler itself: the port delivers every
+ * Runs from setImmediate, never from the message handler itself: the ports deliver every
  * message that has arrived before the check phase, so they all join one batch, and between
  * batches the loop turns (timers run, so the heartbeat keeps beating under load).
  */
@@ -72,15 +84,10 @@ async function drain(): Promise<void> {
   draining = true;
   try {
     while (queue.length > 0 && !shuttingDown) {
-      const first = queue[0]!;
-      if (first.kind === 'write') {
-        let end = 1;
-        while (end < queue.length && queue[end]!.kind === 'write') end++;
-        await writeBatch(queue.splice(0, end) as WriteRequest[]);
-      } else {
-        queue.shift();
-        await control(first);
-      }
+      let end = 0;
+      while (end < queue.length && queue[end]!.message.kind === 'write') end++;
+      if (end > 0) await writeBatch(queue.splice(0, end));
+      else await control(queue.shift()!);
       await new Promise((resolve) => setImmediate(resolve));
     }
   } finally {
@@ -88,9 +95,11 @@ async function drain(): Promise<void> {
   }
 }
 
-async function writeBatch(requests: WriteRequest[]): Promise<void> {
+async function writeBatch(batch: Queued[]): Promise<void> {
+  const requests = batch.map((queued) => queued.message as WriteRequest);
   const plan = planBatch(index, requests);
   let replies: Reply[] = plan.replies;
+  let committed = false;
   try {
     await faults.maybeTrip('before-commit');
     if (store === undefined) throw new CatalogStorageError('the catalog store is not open');
@@ -114,14 +123,24 @@ async function writeBatch(requests: WriteRequest[]): Promise<void> {
       throw error;
     }
     plan.commitTo(index);
+    committed = true;
     faults.committed();
     await faults.maybeTrip('after-commit');
   } catch (error) {
     const wire = toWireError(error);
-    replies = requests.map((request) => ({ kind: 'reply', id: request.id, ok: false, error: wire }));
+    if (!committed) replies = requests.map((request) => ({ kind: 'reply', id: request.id, ok: false, error: wire }));
   }
-  for (const reply of replies) send(reply);
-  liveness.wake();
+  if (committed && plan.changes.names.length > 0) {
+    seq++;
+    parties.broadcast({ kind: 'changes', seq, ...plan.changes });
+    liveness.committed(seq);
+  }
+  const answered = new Set<Party>();
+  batch.forEach(({ party }, i) => {
+    parties.send(party, replies[i]!);
+    answered.add(party);
+  });
+  for (const party of answered) wakeParty(party.reply);
   if (journal?.needsCompaction) await compactJournal();
 }
 
@@ -140,52 +159,74 @@ async function compactJournal(): Promise<void> {
   journal.compact(zipColumns(await store.loadAll()));
 }
 
-async function control(request: Exclude<MainToWorker, WriteRequest>): Promise<void> {
+
+async function control({ party, message }: Queued): Promise<void> {
   try {
-    if (request.kind === 'checkpoint') {
+    if (message.kind === 'checkpoint') {
       await store?.checkpoint();
-    } else {
-      shuttingDown = true;
-      for (const pending of queue.splice(0)) {
-        send({ kind: 'reply', id: pending.id, ok: false, error: toWireError(new CatalogClosedError()) });
-      }
-      journal?.close();
-      store?.close();
-      store = undefined;
+    } else if (message.kind === 'subscribe') {
+      subscribe(message);
+    } else if (message.kind === 'close') {
+      await closeStore();
     }
-    send({ kind: 'reply', id: request.id, ok: true, version: 0 });
+    parties.send(party, { kind: 'reply', id: message.id, ok: true, version: 0 });
   } catch (error) {
-    send({ kind: 'reply', id: request.id, ok: false, error: toWireError(error) });
+    parties.send(party, { kind: 'reply', id: message.id, ok: false, error: toWireError(error) });
   }
-  if (request.kind === 'close') {
+  wakeParty(party.reply);
+  if (message.kind === 'close') {
     liveness.set(WorkerState.CLOSED);
     liveness.stop();
-    port.close();
-  } else {
-    liveness.wake();
+    parties.closeAll();
   }
+}
+
+/** A new client gets every row as of the last batch, then every later batch's changes. */
+function subscribe(request: SubscribeRequest): void {
+  const client: Party = { port: request.port, reply: request.reply, owner: false };
+  const rows: Columns = { names: [], jsons: [], versions: [] };
+  for (const [name, stored] of index) {
+    rows.names.push(name);
+    rows.jsons.push(stored.json);
+    rows.versions.push(stored.version);
+  }
+  parties.add(client, (message) => enqueue(client, clientRequest(message)));
+  parties.send(client, { kind: 'hello', seq, rows });
+  wakeParty(client.reply);
+}
+
+// Clients may write and checkpoint; closing the catalog and adding parties is the owner's.
+function clientRequest(message: unknown): MainToWorker {
+  const request = message as MainToWorker;
+  if (request.kind === 'write' || request.kind === 'checkpoint') return request;
+  return { kind: 'checkpoint', id: request.id };
+}
+
+async function closeStore(): Promise<void> {
+  shuttingDown = true;
+  for (const { party, message } of queue.splice(0)) {
+    parties.send(party, { kind: 'reply', id: message.id, ok: false, error: toWireError(new CatalogClosedError()) });
+  }
+  journal?.close();
+  store?.close();
+  store = undefined;
 }
 
 async function start(): Promise<void> {
   try {
     const opened = await openCatalog(config.path, { readOnly: config.readOnly, journal: config.journal, threads: config.duckdbThreads }, inFlight);
     ({ store, journal } = opened);
-    const { names, versions } = opened.rows;
-    for (let i = 0; i < names.length; i++) index.set(names[i]!, versions[i]!);
+    const { names, jsons, versions } = opened.rows;
+    for (let i = 0; i < names.length; i++) index.set(names[i]!, { json: jsons[i]!, version: versions[i]! });
+    parties.add(owner, (message) => enqueue(owner, message as MainToWorker));
+    parties.send(owner, { kind: 'ready', rows: opened.rows, ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
     liveness.set(WorkerState.RUNNING);
-    send({ kind: 'ready', rows: opened.rows, ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
   } catch (error) {
-    send({ kind: 'open-failed', error: toWireError(error) });
+    owner.port.postMessage({ kind: 'open-failed', error: toWireError(error) });
     liveness.stop();
     liveness.set(WorkerState.CLOSED);
-    port.close();
-    return;
+    owner.port.close();
   }
-  port.on('message', (message: MainToWorker) => {
-    queue.push(message);
-    scheduleDrain();
-  });
-  liveness.wake();
 }
 
 void start();

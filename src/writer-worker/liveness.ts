@@ -1,35 +1,31 @@
 import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState } from '../shared/slots.js';
 
 /**
- * What the main thread can see of this thread without its event loop: a heartbeat that
- * moves while the worker's loop turns, and a state word that is set even on the way out.
+ * What other threads can see of this one without its event loop: a heartbeat that moves
+ * while the worker's loop turns, and a state word that is set even on the way out.
  */
 export class Liveness {
   readonly #beat: NodeJS.Timeout;
-
   readonly #slots: Int32Array;
+  readonly #wakeAll: () => void;
 
-  constructor(slots: Int32Array) {
+  /** @param wakeAll Wakes every thread waiting on a reply, so it notices a state change. */
+  constructor(slots: Int32Array, wakeAll: () => void) {
     this.#slots = slots;
+    this.#wakeAll = wakeAll;
     // unref'd: the heartbeat alone must never keep the worker alive.
     this.#beat = setInterval(() => Atomics.add(slots, Slot.HEARTBEAT, 1), HEARTBEAT_INTERVAL_MS).unref();
     process.on('exit', () => this.set(WorkerState.EXITED));
   }
 
-  /** Publishes a new state and wakes any main-thread waiter. */
   set(state: WorkerState): void {
     Atomics.store(this.#slots, Slot.WORKER_STATE, state);
-    this.wake();
+    this.#wakeAll();
   }
 
-  get(): number {
-    return Atomics.load(this.#slots, Slot.WORKER_STATE);
-  }
-
-  /** Called after replies were posted, so a waiter that sees the bump finds them on its port. */
-  wake(): void {
-    Atomics.add(this.#slots, Slot.REPLY_SEQ, 1);
-    Atomics.notify(this.#slots, Slot.REPLY_SEQ);
+  /** Publishes that every party's port now holds the changes of batch `seq`. */
+  committed(seq: number): void {
+    Atomics.store(this.#slots, Slot.COMMITTED_SEQ, seq);
   }
 
   stop(): void {

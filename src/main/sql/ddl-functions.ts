@@ -55,7 +55,6 @@ export function createDdlFunctions(api: NodeApi, catalog: CatalogAccess, guard: 
   const target: Target = {
     catalog,
     commit(write, needsPool) {
-      if (catalog.closed) throw new CatalogClosedError();
       if (needsPool) guard.ensureFreeThread();
       write();
     },
@@ -75,6 +74,8 @@ export function createDdlFunctions(api: NodeApi, catalog: CatalogAccess, guard: 
         const definitions = arity === 2 ? input.getColumnVector(1) : undefined;
         for (let row = 0; row < input.rowCount; row++) {
           try {
+            // Closed first: after close, no other complaint about the arguments is useful.
+            if (catalog.closed) throw new CatalogClosedError();
             const viewName = names.getItem(row);
             if (typeof viewName !== 'string') throw new CatalogInvalidError('name', 'must not be NULL');
             output.setItem(row, ddl(target, viewName, definitions?.getItem(row)));

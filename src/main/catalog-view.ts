@@ -1,0 +1,160 @@
+import { CatalogClosedError, CatalogReadOnlyError } from '../shared/errors.js';
+import { WriteOp, type WriteRequest } from '../shared/protocol.js';
+import { serializeDefinition, validateName } from '../shared/validate-input.js';
+import { fromWireError } from '../shared/wire-error.js';
+import type { DefinitionMap } from './definition-map.js';
+import type { ReadonlyJson } from './frozen-json.js';
+import type { PortLink } from './port-link.js';
+
+export interface ViewLimits {
+  readonly readOnly: boolean;
+  readonly maxNameBytes: number;
+  readonly maxDefinitionBytes: number;
+}
+
+/**
+ * The read and write API shared by the owning {@link Catalog} and a {@link CatalogClient}
+ * in another thread: reads from this thread's map (kept current by the change stream),
+ * writes through the one writer worker.
+ */
+export abstract class CatalogView {
+  /** Absolute path of the catalog file, or ':memory:'. */
+  readonly path: string;
+  /** True when the catalog was opened with `readOnly: true`. */
+  readonly readOnly: boolean;
+  protected readonly map: DefinitionMap;
+  protected readonly link: PortLink;
+  readonly #limits: ViewLimits;
+  #closing = false;
+
+  protected constructor(path: string, link: PortLink, map: DefinitionMap, limits: ViewLimits) {
+    this.path = path;
+    this.readOnly = limits.readOnly;
+    this.link = link;
+    this.map = map;
+    this.#limits = limits;
+  }
+
+  /** Number of definitions. @throws {CatalogClosedError} after close. */
+  get size(): number {
+    this.#catchUp();
+    return this.map.size;
+  }
+
+  /** True once `close()` was called. */
+  get closed(): boolean {
+    return this.#closing;
+  }
+
+  /**
+   * The stored definition, deeply frozen (share it freely; it cannot change), or undefined.
+   * @throws {CatalogClosedError} after close.
+   */
+  get(name: string): ReadonlyJson | undefined {
+    this.#catchUp();
+    return this.map.get(name);
+  }
+
+  /** @throws {CatalogClosedError} after close. */
+  has(name: string): boolean {
+    this.#catchUp();
+    return this.map.has(name);
+  }
+
+  /** All names, sorted by UTF-16 code unit. @throws {CatalogClosedError} after close. */
+  list(): string[] {
+    this.#catchUp();
+    return this.map.names();
+  }
+
+  /** [name, definition] pairs, sorted by name. @throws {CatalogClosedError} after close. */
+  entries(): Array<[string, ReadonlyJson]> {
+    this.#catchUp();
+    return this.map.entries();
+  }
+
+  /**
+   * Stores a new definition and returns once it is durably committed (WAL and journal
+   * fdatasync'ed). Blocks the calling thread for the commit, at most `timeoutMs`.
+   * @param name Non-empty string, at most `maxNameBytes` UTF-8 bytes, no NUL.
+   * @param definition Any JSON value (plain objects, arrays, strings, finite numbers, booleans, null).
+   * @throws {CatalogExistsError} ERR_CATALOG_EXISTS if `name` is already defined.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for a bad name or definition (nothing changes).
+   * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the writer does not answer in time.
+   * @throws {CatalogWriterExitedError} ERR_CATALOG_WRITER_EXITED when the writer died.
+   * @throws {CatalogStorageError} ERR_CATALOG_STORAGE when DuckDB refused the write (nothing changes).
+   * @throws {CatalogReadOnlyError} ERR_CATALOG_READ_ONLY on a read-only catalog.
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close.
+   */
+  defineSync(name: string, definition: unknown): void {
+    this.#writeSync(WriteOp.DEFINE, name, definition);
+  }
+
+  /** Like {@link defineSync} but overwrites an existing definition (upsert). Never ERR_CATALOG_EXISTS. */
+  replaceSync(name: string, definition: unknown): void {
+    this.#writeSync(WriteOp.REPLACE, name, definition);
+  }
+
+  /**
+   * Removes a definition and returns once the removal is durable.
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND if `name` is not defined.
+   * @throws see {@link defineSync} for the others.
+   */
+  dropSync(name: string): void {
+    this.#writeSync(WriteOp.DROP, name, undefined);
+  }
+
+  /** Async twin of {@link defineSync}: resolves once committed; never blocks the thread. */
+  define(name: string, definition: unknown): Promise<void> {
+    return this.#writeAsync(WriteOp.DEFINE, name, definition);
+  }
+
+  /** Async twin of {@link replaceSync}. */
+  replace(name: string, definition: unknown): Promise<void> {
+    return this.#writeAsync(WriteOp.REPLACE, name, definition);
+  }
+
+  /** Async twin of {@link dropSync}. */
+  drop(name: string): Promise<void> {
+    return this.#writeAsync(WriteOp.DROP, name, undefined);
+  }
+
+  /** Marks the view closed: from now on every method throws ERR_CATALOG_CLOSED. */
+  protected markClosed(): void {
+    this.#closing = true;
+  }
+
+  protected checkWritable(): void {
+    this.checkOpen();
+    if (this.readOnly) throw new CatalogReadOnlyError();
+    const failure = this.link.failure;
+    if (failure !== undefined) throw failure;
+  }
+
+  protected checkOpen(): void {
+    if (this.#closing) throw new CatalogClosedError();
+  }
+
+  #catchUp(): void {
+    this.checkOpen();
+    this.link.catchUp();
+  }
+
+  #writeSync(op: WriteOp, name: string, definition: unknown): void {
+    const reply = this.link.callSync(this.#request(op, name, definition));
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
+  }
+
+  async #writeAsync(op: WriteOp, name: string, definition: unknown): Promise<void> {
+    const request = this.#request(op, name, definition);
+    const reply = await this.link.call(request);
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
+  }
+
+  #request(op: WriteOp, name: string, definition: unknown): Omit<WriteRequest, 'id'> {
+    this.checkWritable();
+    validateName(name, this.#limits.maxNameBytes);
+    if (op === WriteOp.DROP) return { kind: 'write', op, name };
+    return { kind: 'write', op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+  }
+}
