@@ -53,7 +53,7 @@ export function semanticViewSql(name: string, view: SemanticView, query: Semanti
     ...dimensions.map((dimension) => `(${dimension.expr}) AS ${quoteIdentifier(dimension.name)}`),
     ...metrics.map((metric) => `${metricSql(metric)} AS ${quoteIdentifier(metric.name)}`),
   ];
-  const lines = [`SELECT ${columns.join(', ')}`, `FROM ${tableSql(view.table, view.alias)}`];
+  const lines = [`SELECT ${columns.join(', ')}`, `FROM ${tableSql(view.base_table, view.alias)}`];
   for (const join of view.joins ?? []) {
     lines.push(`${join.type === 'inner' ? 'INNER' : 'LEFT'} JOIN ${tableSql(join.table, join.alias)} ON (${join.on})`);
   }
@@ -72,7 +72,10 @@ export function semanticViewSql(name: string, view: SemanticView, query: Semanti
 }
 
 function metricSql(metric: SemanticViewMetric): string {
-  return metric.agg === undefined ? `(${metric.expr})` : AGGREGATE_SQL[metric.agg](`(${metric.expr})`);
+  if (metric.agg === undefined) return `(${metric.expr})`;
+  // Parentheses keep an argument like `a, b` one argument; `*` must stay bare (count(*)).
+  const argument = metric.expr.trim() === '*' ? '*' : `(${metric.expr})`;
+  return AGGREGATE_SQL[metric.agg](argument);
 }
 
 function tableSql(table: string, alias: string | undefined): string {

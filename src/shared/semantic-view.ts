@@ -62,8 +62,8 @@ export interface SemanticViewMetric {
 /** A validated semantic view, as stored in the catalog. */
 export interface SemanticView {
   readonly kind: typeof SEMANTIC_VIEW_KIND;
-  /** SQL reference of the base table, e.g. `orders`. */
-  readonly table: string;
+  /** SQL reference of the base table, e.g. `orders` (snake_case like every key SQL users write). */
+  readonly base_table: string;
   /** Identifier the expressions use for the base table. */
   readonly alias?: string;
   readonly joins?: readonly SemanticViewJoin[];
@@ -77,16 +77,17 @@ export interface SemanticView {
 /** What a caller may pass: a {@link SemanticView} whose `kind` may be omitted. */
 export type SemanticViewInput = Omit<SemanticView, 'kind'> & { readonly kind?: typeof SEMANTIC_VIEW_KIND };
 
-const VIEW_KEYS = ['kind', 'table', 'alias', 'joins', 'dimensions', 'metrics', 'filters', 'comment'] as const;
+const VIEW_KEYS = ['kind', 'base_table', 'alias', 'joins', 'dimensions', 'metrics', 'filters', 'comment'] as const;
 const JOIN_KEYS = ['table', 'alias', 'on', 'type'] as const;
 const DIMENSION_KEYS = ['name', 'expr', 'comment'] as const;
 const METRIC_KEYS = ['name', 'expr', 'agg', 'comment'] as const;
 
 // Spellings people reach for first; the error names the key we expect instead.
 const MISSPELLINGS: Readonly<Record<string, string>> = {
+  table: 'base_table',
+  baseTable: 'base_table',
+  from: 'base_table',
   base_table: 'table',
-  baseTable: 'table',
-  from: 'table',
   expression: 'expr',
   sql: 'expr',
   aggregation: 'agg',
@@ -133,7 +134,7 @@ export function parseSemanticView(text: unknown): SemanticView {
  * @returns A new, validated {@link SemanticView}.
  * @throws {CatalogInvalidError} ERR_CATALOG_INVALID whose `field` is the path of the bad
  *   value (`definition.dimensions[1].name`): unknown or misspelled keys, missing or empty
- *   table/expr/name, duplicate names, bad alias, unknown agg or join type, SQL fragments
+ *   base_table/expr/name, duplicate names, bad alias, unknown agg or join type, SQL fragments
  *   with `;`, comments, open quotes or unbalanced parentheses, a view with no columns.
  */
 export function validateSemanticView(value: unknown): SemanticView {
@@ -142,7 +143,7 @@ export function validateSemanticView(value: unknown): SemanticView {
   if (view.kind !== undefined && view.kind !== SEMANTIC_VIEW_KIND) {
     throw new CatalogInvalidError(`${path}.kind`, `must be "${SEMANTIC_VIEW_KIND}" or omitted, got ${describe(view.kind)}`);
   }
-  checkSqlFragment(view.table, `${path}.table`);
+  checkSqlFragment(view.base_table, `${path}.base_table`);
   const aliases = new Map<string, string>();
   const alias = optionalAlias(view.alias, `${path}.alias`, aliases);
   const joins = optionalArray(view.joins, `${path}.joins`)?.map((join, i) => validateJoin(join, `${path}.joins[${i}]`, aliases));
@@ -161,7 +162,7 @@ export function validateSemanticView(value: unknown): SemanticView {
   const comment = optionalComment(view.comment, `${path}.comment`);
   return {
     kind: SEMANTIC_VIEW_KIND,
-    table: view.table,
+    base_table: view.base_table,
     ...(alias === undefined ? {} : { alias }),
     ...(joins === undefined ? {} : { joins }),
     dimensions,

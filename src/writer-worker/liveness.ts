@@ -15,7 +15,10 @@ export class Liveness {
     this.#wakeAll = wakeAll;
     // unref'd: the heartbeat alone must never keep the worker alive.
     this.#beat = setInterval(() => Atomics.add(slots, Slot.HEARTBEAT, 1), HEARTBEAT_INTERVAL_MS).unref();
-    process.on('exit', () => this.set(WorkerState.EXITED));
+    // A clean close stays CLOSED, so clients report ERR_CATALOG_CLOSED, not a crash.
+    process.on('exit', () => {
+      if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.CLOSED) this.set(WorkerState.EXITED);
+    });
   }
 
   set(state: WorkerState): void {

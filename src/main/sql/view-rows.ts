@@ -41,7 +41,7 @@ export function listRows(entries: ReadonlyArray<readonly [string, ReadonlyJson]>
   for (const [name, value] of entries) {
     if (!isSemanticViewEntry(value)) continue;
     const view = value as Readonly<Record<string, ReadonlyJson>>;
-    rows.push([name, textOrNull(view.table), lengthOf(view.dimensions), lengthOf(view.metrics), textOrNull(view.comment), JSON.stringify(value)]);
+    rows.push([name, textOrNull(view.base_table), lengthOf(view.dimensions), lengthOf(view.metrics), textOrNull(view.comment), JSON.stringify(value)]);
   }
   return rows;
 }

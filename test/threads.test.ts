@@ -1,0 +1,100 @@
+import { Catalog } from 'duckcat';
+import { once } from 'node:events';
+import { Worker } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fixture } from './helpers/child.js';
+import { tempCatalogPath } from './helpers/temp-catalog.js';
+
+const open: Catalog[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((c) => c.close()));
+});
+
+async function openCatalog(): Promise<Catalog> {
+  const cat = await Catalog.open(tempCatalogPath());
+  open.push(cat);
+  return cat;
+}
+
+function startClientThread(cat: Catalog): Worker {
+  const port = cat.port();
+  return new Worker(fixture('thread-client.mjs'), { workerData: { port }, transferList: [port] });
+}
+
+describe('CatalogClient in another thread', () => {
+  it('reads the owner\'s rows and writes through the same writer', async () => {
+    const cat = await openCatalog();
+    cat.defineSync('from-main', { by: 'main' });
+    const thread = startClientThread(cat);
+    const [report] = (await once(thread, 'message')) as [{ seen: { before: unknown; size: number }; duplicate: string; list: string[] }];
+    expect(report.seen).toEqual({ before: { by: 'main' }, size: 1 });
+    expect(report.duplicate).toBe('ERR_CATALOG_EXISTS');
+    expect(report.list).toEqual(['async-from-thread', 'from-main', 'from-thread']);
+    // Acknowledged in the other thread, so visible here at once.
+    expect(cat.get('from-thread')).toEqual({ by: 'thread' });
+    expect(cat.get('async-from-thread')).toBe(2);
+    cat.defineSync('from-main-later', 3);
+    thread.postMessage('read');
+    const [answer] = (await once(thread, 'message')) as [{ value: unknown }];
+    expect(answer.value).toBe(3);
+    await once(thread, 'exit');
+  });
+
+  it('refuses writes from a client once the owner closed the catalog', async () => {
+    const cat = await Catalog.open(tempCatalogPath());
+    const thread = startClientThread(cat);
+    await once(thread, 'message');
+    await cat.close();
+    thread.postMessage('write-after-close');
+    const [answer] = (await once(thread, 'message')) as [{ code: string }];
+    expect(answer.code).toBe('ERR_CATALOG_CLOSED');
+    await once(thread, 'exit');
+  });
+
+  it('never reads older than an acknowledged write, with a piscina pool of 4 hammering', async () => {
+    const cat = await openCatalog();
+    const keys = 16;
+    const writers = 8;
+    const acked = new Int32Array(new SharedArrayBuffer(keys * Int32Array.BYTES_PER_ELEMENT));
+    const pool = new Piscina({ filename: fixture('pool-task.mjs'), minThreads: 4, maxThreads: 4 });
+    try {
+      const tasks = Array.from({ length: writers }, (_, owner) => {
+        const port = cat.port();
+        return pool.run({ port, acked, keys, writers, owner, iterations: 150, seed: owner + 1 }, { transferList: [port] }) as Promise<{
+          writes: number;
+          reads: number;
+          stale: unknown[];
+        }>;
+      });
+      // The owner thread reads and writes meanwhile too.
+      const results = await Promise.all(tasks);
+      const stale = results.flatMap((r) => r.stale);
+      expect(stale).toEqual([]);
+      const writes = results.reduce((sum, r) => sum + r.writes, 0);
+      expect(writes).toBeGreaterThan(300);
+      for (let key = 0; key < keys; key++) {
+        const stored = cat.get(`key${key}`) as { value: number } | undefined;
+        expect(stored?.value ?? 0).toBe(Atomics.load(acked, key));
+      }
+    } finally {
+      await pool.destroy();
+    }
+    const path = cat.path;
+    const snapshot = cat.entries();
+    await cat.close();
+    open.length = 0;
+    const reopened = await Catalog.open(path);
+    expect(reopened.entries()).toEqual(snapshot);
+    await reopened.close();
+  });
+
+  it('refuses a port that did not come from catalog.port()', async () => {
+    const { CatalogClient } = await import('duckcat');
+    const { port1 } = new MessageChannel();
+    expect(() => CatalogClient.fromPort(port1 as unknown as import('node:worker_threads').MessagePort)).toThrow(
+      expect.objectContaining({ code: 'ERR_CATALOG_INVALID' }),
+    );
+    port1.close();
+  });
+});
