@@ -7,6 +7,7 @@ import { fromWireError } from '../shared/wire-error.js';
 import { CatalogView } from './catalog-view.js';
 import { DefinitionMap } from './definition-map.js';
 import { OwnerLock } from './owner-lock.js';
+import { RemoteCatalog } from './remote/remote-catalog.js';
 import { WriterLink } from './writer-link.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
@@ -79,6 +80,17 @@ export class Catalog extends CatalogView {
       lock?.release();
       throw error;
     }
+  }
+
+  /**
+   * Reaches a catalog owned by another process through the owner's `<file>.sock` (use it
+   * when `open` throws ERR_CATALOG_LOCKED). Same reads and writes; the map is a replica
+   * kept current by the owner's change stream. If the owner exits, calls fail with
+   * ERR_CATALOG_WRITER_EXITED.
+   * @throws {CatalogWriterExitedError} when no process serves the file.
+   */
+  static connect(path: string, options?: CatalogOptions): Promise<RemoteCatalog> {
+    return RemoteCatalog.connect(path, options);
   }
 
   /**

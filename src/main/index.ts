@@ -1,5 +1,6 @@
 export { Catalog } from './catalog.js';
 export { CatalogClient } from './catalog-client.js';
+export { RemoteCatalog } from './remote/remote-catalog.js';
 export type { CatalogView } from './catalog-view.js';
 export type { CatalogOptions } from '../shared/options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';

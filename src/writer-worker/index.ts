@@ -8,7 +8,7 @@ import { workerData } from 'node:worker_threads';
 import { CatalogClosedError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { MainToWorker, Reply, SubscribeRequest, WriteRequest, WriterConfig } from '../shared/protocol.js';
 import { zipColumns, type Columns } from '../shared/protocol.js';
-import { WorkerState, wakeParty } from '../shared/slots.js';
+import { WorkerState } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { planBatch, type VersionIndex } from './batch-plan.js';
 import { Faults } from './faults.js';
@@ -16,7 +16,8 @@ import { InFlight } from './in-flight.js';
 import type { Journal } from './journal.js';
 import type { JournalRow } from './journal-format.js';
 import { Liveness } from './liveness.js';
-import { Parties, type Party } from './parties.js';
+import { Parties, portParty, type Party } from './parties.js';
+import { SocketServer } from './socket-server.js';
 import { openCatalog } from './recovery.js';
 import { messageOf, type Store } from './store.js';
 
@@ -26,10 +27,15 @@ interface Queued {
 }
 
 const config = workerData as WriterConfig;
-const owner: Party = { port: config.port, reply: config.reply, owner: true };
 const parties = new Parties();
+const owner: Party = portParty(
+  config.port,
+  config.reply,
+  (message) => enqueue(owner, message as MainToWorker),
+  () => undefined,
+);
 const liveness = new Liveness(config.slots, () => {
-  wakeParty(owner.reply);
+  owner.wake();
   parties.wakeAll();
 });
 const inFlight = new InFlight(config.slots);
@@ -38,6 +44,7 @@ const queue: Queued[] = [];
 const index: VersionIndex = new Map();
 let store: Store | undefined;
 let journal: Journal | undefined;
+let server: SocketServer | undefined;
 let seq = 0;
 let draining = false;
 let drainScheduled = false;
@@ -52,6 +59,7 @@ async function die(error: unknown): Promise<void> {
   store?.interrupt();
   await inFlight.settled();
   try {
+    server?.close();
     journal?.close();
     store?.close();
   } finally {
@@ -137,10 +145,10 @@ async function writeBatch(batch: Queued[]): Promise<void> {
   }
   const answered = new Set<Party>();
   batch.forEach(({ party }, i) => {
-    parties.send(party, replies[i]!);
+    party.send(replies[i]!);
     answered.add(party);
   });
-  for (const party of answered) wakeParty(party.reply);
+  for (const party of answered) party.wake();
   if (journal?.needsCompaction) await compactJournal();
 }
 
@@ -169,11 +177,11 @@ async function control({ party, message }: Queued): Promise<void> {
     } else if (message.kind === 'close') {
       await closeStore();
     }
-    parties.send(party, { kind: 'reply', id: message.id, ok: true, version: 0 });
+    party.send({ kind: 'reply', id: message.id, ok: true, version: 0 });
   } catch (error) {
-    parties.send(party, { kind: 'reply', id: message.id, ok: false, error: toWireError(error) });
+    party.send({ kind: 'reply', id: message.id, ok: false, error: toWireError(error) });
   }
-  wakeParty(party.reply);
+  party.wake();
   if (message.kind === 'close') {
     liveness.set(WorkerState.CLOSED);
     liveness.stop();
@@ -181,18 +189,40 @@ async function control({ party, message }: Queued): Promise<void> {
   }
 }
 
-/** A new client gets every row as of the last batch, then every later batch's changes. */
+/** A new client thread gets every row as of the last batch, then every later batch's changes. */
 function subscribe(request: SubscribeRequest): void {
-  const client: Party = { port: request.port, reply: request.reply, owner: false };
+  const client: Party = portParty(
+    request.port,
+    request.reply,
+    (message) => enqueue(client, clientRequest(message)),
+    () => parties.delete(client),
+  );
+  welcome(client);
+}
+
+function welcome(party: Party): void {
   const rows: Columns = { names: [], jsons: [], versions: [] };
   for (const [name, stored] of index) {
     rows.names.push(name);
     rows.jsons.push(stored.json);
     rows.versions.push(stored.version);
   }
-  parties.add(client, (message) => enqueue(client, clientRequest(message)));
-  parties.send(client, { kind: 'hello', seq, rows });
-  wakeParty(client.reply);
+  parties.add(party);
+  party.send({ kind: 'hello', seq, rows });
+  party.wake();
+}
+
+/** Serves other processes on `<file>.sock`; the catalog works without it if that fails. */
+async function serveProcesses(): Promise<void> {
+  if (config.path === ':memory:' || config.readOnly) return;
+  try {
+    server = await SocketServer.listen(`${config.path}.sock`, (remote, onRequest) => {
+      onRequest((message) => enqueue(remote, clientRequest(message)));
+      welcome(remote);
+    });
+  } catch (error) {
+    process.emitWarning(`duckcat: other processes cannot reach ${config.path}: ${messageOf(error)}`, { code: 'DUCKCAT_NO_SOCKET' });
+  }
 }
 
 // Clients may write and checkpoint; closing the catalog and adding parties is the owner's.
@@ -205,8 +235,9 @@ function clientRequest(message: unknown): MainToWorker {
 async function closeStore(): Promise<void> {
   shuttingDown = true;
   for (const { party, message } of queue.splice(0)) {
-    parties.send(party, { kind: 'reply', id: message.id, ok: false, error: toWireError(new CatalogClosedError()) });
+    party.send({ kind: 'reply', id: message.id, ok: false, error: toWireError(new CatalogClosedError()) });
   }
+  server?.close();
   journal?.close();
   store?.close();
   store = undefined;
@@ -218,14 +249,15 @@ async function start(): Promise<void> {
     ({ store, journal } = opened);
     const { names, jsons, versions } = opened.rows;
     for (let i = 0; i < names.length; i++) index.set(names[i]!, { json: jsons[i]!, version: versions[i]! });
-    parties.add(owner, (message) => enqueue(owner, message as MainToWorker));
-    parties.send(owner, { kind: 'ready', rows: opened.rows, ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
+    await serveProcesses();
+    parties.add(owner);
+    owner.send({ kind: 'ready', rows: opened.rows, ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
     liveness.set(WorkerState.RUNNING);
   } catch (error) {
-    owner.port.postMessage({ kind: 'open-failed', error: toWireError(error) });
+    owner.send({ kind: 'open-failed', error: toWireError(error) });
     liveness.stop();
     liveness.set(WorkerState.CLOSED);
-    owner.port.close();
+    owner.close();
   }
 }
 

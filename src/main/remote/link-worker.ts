@@ -1,0 +1,45 @@
+/**
+ * Worker of a process that reached a catalog's owner with `Catalog.connect`: it bridges
+ * the local MessagePort to the owner's `<file>.sock` and keeps the same shared slots a
+ * local writer would, so the connecting thread's sync calls block on Atomics exactly as
+ * in the owning process. When the owner goes away it says so in WORKER_STATE.
+ */
+import { createConnection } from 'node:net';
+import { workerData, type MessagePort } from 'node:worker_threads';
+import type { WorkerToMain } from '../../shared/protocol.js';
+import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState, wakeParty } from '../../shared/slots.js';
+import { readLines } from '../../writer-worker/socket-server.js';
+
+export interface LinkConfig {
+  readonly socketPath: string;
+  readonly slots: Int32Array;
+  readonly reply: Int32Array;
+  readonly port: MessagePort;
+}
+
+const { socketPath, slots, reply, port } = workerData as LinkConfig;
+const beat = setInterval(() => Atomics.add(slots, Slot.HEARTBEAT, 1), HEARTBEAT_INTERVAL_MS).unref();
+
+function setState(state: number): void {
+  Atomics.store(slots, Slot.WORKER_STATE, state);
+  wakeParty(reply);
+}
+
+const socket = createConnection(socketPath);
+socket.on('connect', () => setState(WorkerState.RUNNING));
+readLines(socket, (line) => {
+  const message = JSON.parse(line) as WorkerToMain;
+  port.postMessage(message);
+  if (message.kind === 'changes') Atomics.store(slots, Slot.COMMITTED_SEQ, message.seq);
+  if (message.kind !== 'changes') wakeParty(reply);
+});
+port.on('message', (request: unknown) => socket.write(`${JSON.stringify(request)}\n`));
+
+function ownerGone(): void {
+  clearInterval(beat);
+  setState(WorkerState.EXITED);
+  port.close();
+  socket.destroy();
+}
+socket.on('error', ownerGone);
+socket.on('close', ownerGone);

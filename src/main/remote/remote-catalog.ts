@@ -1,0 +1,84 @@
+import { once } from 'node:events';
+import { existsSync, rmSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { CatalogInvalidError, CatalogTimeoutError, CatalogWriterExitedError } from '../../shared/errors.js';
+import { resolveOptions, type CatalogOptions } from '../../shared/options.js';
+import type { HelloMessage } from '../../shared/protocol.js';
+import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
+import { CatalogView } from '../catalog-view.js';
+import { DefinitionMap } from '../definition-map.js';
+import { PortLink } from '../port-link.js';
+import type { LinkConfig } from './link-worker.js';
+
+const LINK_URL = new URL('./link-worker.js', import.meta.url);
+
+/**
+ * A catalog owned by another process, reached over its `<file>.sock`: the same reads and
+ * writes as the owner, from a replica map fed by the owner's change stream.
+ */
+export class RemoteCatalog extends CatalogView {
+  readonly #worker: Worker;
+  readonly #port: MessagePort;
+
+  private constructor(path: string, worker: Worker, port: MessagePort, link: PortLink, map: DefinitionMap, options: ReturnType<typeof resolveOptions>) {
+    super(path, link, map, options);
+    this.#worker = worker;
+    this.#port = port;
+  }
+
+  /**
+   * Connects to the process that owns `path`.
+   * @throws {CatalogWriterExitedError} ERR_CATALOG_WRITER_EXITED when no owner serves the
+   *   file (a socket left by a dead owner is removed).
+   * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the owner does not answer within `openTimeoutMs`.
+   */
+  static async connect(path: string, options?: CatalogOptions): Promise<RemoteCatalog> {
+    const resolved = resolveOptions(options);
+    if (typeof path !== 'string' || path.length === 0 || path === ':memory:') {
+      throw new CatalogInvalidError('path', 'must be the path of a file-backed catalog');
+    }
+    const absolute = resolvePath(path);
+    const socketPath = `${absolute}.sock`;
+    if (!existsSync(socketPath)) throw new CatalogWriterExitedError(`no process serves ${absolute} (no ${socketPath})`);
+    const slots = createCatalogSlots();
+    const reply = createReplySlot();
+    const { port1, port2 } = new MessageChannel();
+    const config: LinkConfig = { socketPath, slots, reply, port: port2 };
+    const worker = new Worker(LINK_URL, { workerData: config, transferList: [port2] });
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), resolved.openTimeoutMs);
+    try {
+      const [hello] = (await Promise.race([
+        once(port1, 'message', { signal: abort.signal }),
+        once(worker, 'exit', { signal: abort.signal }),
+      ])) as [HelloMessage | number];
+      if (typeof hello !== 'object' || hello.kind !== 'hello') {
+        // Nobody listened: the socket file is a dead owner's leftover.
+        if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING) rmSync(socketPath, { force: true });
+        throw new CatalogWriterExitedError(`no process serves ${absolute} (removed the stale ${socketPath})`);
+      }
+      let map: DefinitionMap | undefined;
+      const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map?.applyChanges(changes.names, changes.jsons));
+      map = DefinitionMap.fromColumns(hello.rows);
+      worker.unref();
+      return new RemoteCatalog(absolute, worker, port1, link, map, resolved);
+    } catch (error) {
+      await worker.terminate();
+      if (abort.signal.aborted) throw new CatalogTimeoutError(`the owner of ${absolute} did not answer within openTimeoutMs (${resolved.openTimeoutMs} ms)`);
+      throw error;
+    } finally {
+      abort.abort();
+      clearTimeout(timer);
+    }
+  }
+
+  /** Disconnects; the owner and its catalog stay open. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.markClosed();
+    this.#port.close();
+    // The link worker holds no DuckDB state, so ending it at once is safe.
+    await this.#worker.terminate();
+  }
+}

@@ -1,0 +1,81 @@
+import { chmodSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import type { WorkerToMain } from '../shared/protocol.js';
+import type { Party } from './parties.js';
+
+/**
+ * `<file>.sock`: how other processes reach the one owner of a catalog file (DuckDB lets
+ * only one process open it read-write). Newline-delimited JSON both ways; the socket file
+ * is mode 0600, so only the owning user can connect.
+ */
+export class SocketServer {
+  readonly #server: Server;
+  readonly #path: string;
+
+  private constructor(server: Server, path: string) {
+    this.#server = server;
+    this.#path = path;
+  }
+
+  /**
+   * Listens on `path`, first removing a socket file left by a dead owner.
+   * @param onConnection Gets a party for each remote process and a function to register
+   *   its request handler.
+   */
+  static async listen(path: string, onConnection: (party: Party, onRequest: (handler: (message: unknown) => void) => void) => void): Promise<SocketServer> {
+    await removeIfStale(path);
+    const server = createServer((socket) => {
+      let handler: (message: unknown) => void = () => undefined;
+      const party: Party = {
+        send: (message: WorkerToMain) => {
+          if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`);
+        },
+        wake: () => undefined,
+        close: () => socket.end(),
+      };
+      readLines(socket, (line) => handler(JSON.parse(line)));
+      onConnection(party, (h) => (handler = h));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(path, () => resolve());
+    });
+    chmodSync(path, 0o600);
+    server.unref();
+    return new SocketServer(server, path);
+  }
+
+  close(): void {
+    this.#server.close();
+    rmSync(this.#path, { force: true });
+  }
+}
+
+/** Splits a socket's bytes into lines. */
+export function readLines(socket: Socket, onLine: (line: string) => void): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    let newline = buffered.indexOf('\n');
+    while (newline >= 0) {
+      const line = buffered.slice(0, newline);
+      buffered = buffered.slice(newline + 1);
+      if (line.length > 0) onLine(line);
+      newline = buffered.indexOf('\n');
+    }
+  });
+}
+
+// A socket file nobody listens on is what a killed owner leaves behind.
+async function removeIfStale(path: string): Promise<void> {
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = createConnection(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (!alive) rmSync(path, { force: true });
+}
