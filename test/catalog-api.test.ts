@@ -195,3 +195,30 @@ describe('Catalog#close', () => {
     expect(again.get('a')).toEqual({ v: 1 });
   });
 });
+
+describe('Catalog#stats and #export', () => {
+  it('counts batches, commits and refused ops, and reports commit latency', async () => {
+    const cat = await openCatalog();
+    cat.defineSync('a', 1);
+    expect(() => cat.defineSync('a', 2)).toThrow(code('ERR_CATALOG_EXISTS'));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => cat.define(`b${i}`, i)));
+    const stats = await cat.stats();
+    expect(stats.ops).toBe(22);
+    expect(stats.refusedOps).toBe(1);
+    expect(stats.commits).toBeGreaterThanOrEqual(2);
+    expect(stats.commits).toBeLessThan(22);
+    expect(stats.largestBatch).toBeGreaterThan(1);
+    expect(stats.failedBatches).toBe(0);
+    expect(stats.queueDepth).toBe(0);
+    expect(stats.parties).toBe(1);
+    expect(stats.commitLatencyUs.p50).toBeGreaterThan(0);
+    expect(stats.commitLatencyUs.p99).toBeGreaterThanOrEqual(stats.commitLatencyUs.p50);
+  });
+
+  it('exports every definition as one JSON-ready object', async () => {
+    const cat = await openCatalog();
+    cat.defineSync('b', { x: [1, 2] });
+    cat.defineSync('a', 'text');
+    expect(JSON.stringify(cat.export())).toBe('{"a":"text","b":{"x":[1,2]}}');
+  });
+});

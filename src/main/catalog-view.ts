@@ -1,5 +1,5 @@
-import { CatalogClosedError, CatalogReadOnlyError } from '../shared/errors.js';
-import { WriteOp, type WriteRequest } from '../shared/protocol.js';
+import { CatalogClosedError, CatalogReadOnlyError, CatalogStorageError } from '../shared/errors.js';
+import { WriteOp, type WriteRequest, type WriterStats } from '../shared/protocol.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { DefinitionMap } from './definition-map.js';
@@ -117,6 +117,28 @@ export abstract class CatalogView {
   /** Async twin of {@link dropSync}. */
   drop(name: string): Promise<void> {
     return this.#writeAsync(WriteOp.DROP, name, undefined);
+  }
+
+  /**
+   * What the writer has done: queue depth, batches, commits, refused ops, recent commit
+   * latency (p50/p99/max, µs). Answered by the writer, so it also proves it is alive.
+   * @throws {CatalogClosedError} after close; the link's error if the writer is gone.
+   */
+  async stats(): Promise<WriterStats> {
+    this.checkOpen();
+    const reply = await this.link.call({ kind: 'stats' });
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
+    if (reply.stats === undefined) throw new CatalogStorageError('the writer sent no stats');
+    return reply.stats;
+  }
+
+  /**
+   * Every definition as one plain object, name → definition, sorted by name: a JSON
+   * export (`JSON.stringify(catalog.export())`) from this thread's map.
+   * @throws {CatalogClosedError} after close.
+   */
+  export(): Record<string, ReadonlyJson> {
+    return Object.fromEntries(this.entries());
   }
 
   /** Marks the view closed: from now on every method throws ERR_CATALOG_CLOSED. */

@@ -43,10 +43,36 @@ export interface SubscribeRequest {
   readonly reply: Int32Array;
 }
 
-export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest;
+/** Asks for the writer's counters. */
+export interface StatsRequest {
+  readonly kind: 'stats';
+  readonly id: number;
+}
+
+export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest;
 
 /** What a party may send: every request but close and subscribe, which only the owner sends. */
-export type ClientToWorker = WriteRequest | CheckpointRequest;
+export type ClientToWorker = WriteRequest | CheckpointRequest | StatsRequest;
+
+/** What the writer has done since it started (see `catalog.stats()`). */
+export interface WriterStats {
+  /** Requests waiting for the next batch right now. */
+  readonly queueDepth: number;
+  /** Threads and processes receiving the change stream, the owner included. */
+  readonly parties: number;
+  readonly batches: number;
+  /** Batches that committed (one DuckDB transaction each). */
+  readonly commits: number;
+  /** Batches DuckDB refused as a whole (every op got ERR_CATALOG_STORAGE). */
+  readonly failedBatches: number;
+  readonly ops: number;
+  /** Ops answered ERR_CATALOG_EXISTS / ERR_CATALOG_NOT_FOUND. */
+  readonly refusedOps: number;
+  readonly meanBatchSize: number;
+  readonly largestBatch: number;
+  /** Of the last 1024 commits, DuckDB and journal together, in microseconds. */
+  readonly commitLatencyUs: { readonly p50: number; readonly p99: number; readonly max: number };
+}
 
 /** An error as it crosses the thread boundary: structured clone drops custom fields. */
 export interface WireError {
@@ -58,7 +84,7 @@ export interface WireError {
 }
 
 export type Reply =
-  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly version: number }
+  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly version: number; readonly stats?: WriterStats }
   | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
 
 /** What `Catalog.open` had to repair, if anything. */

@@ -5,7 +5,7 @@
  * effect of each batch goes to every party as a change stream.
  */
 import { workerData } from 'node:worker_threads';
-import { CatalogClosedError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
+import { CatalogClosedError, CatalogInvalidError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { MainToWorker, Reply, SubscribeRequest, WriteRequest, WriterConfig } from '../shared/protocol.js';
 import { zipColumns, type Columns } from '../shared/protocol.js';
 import { WorkerState } from '../shared/slots.js';
@@ -18,6 +18,7 @@ import type { JournalRow } from './journal-format.js';
 import { Liveness } from './liveness.js';
 import { Parties, portParty, type Party } from './parties.js';
 import { SocketServer } from './socket-server.js';
+import { StatsRecorder } from './writer-stats.js';
 import { openCatalog } from './recovery.js';
 import { messageOf, type Store } from './store.js';
 
@@ -40,6 +41,7 @@ const liveness = new Liveness(config.slots, () => {
 });
 const inFlight = new InFlight(config.slots);
 const faults = new Faults(config.faults);
+const stats = new StatsRecorder();
 const queue: Queued[] = [];
 const index: VersionIndex = new Map();
 let store: Store | undefined;
@@ -108,6 +110,7 @@ async function writeBatch(batch: Queued[]): Promise<void> {
   const plan = planBatch(index, requests);
   let replies: Reply[] = plan.replies;
   let committed = false;
+  const started = performance.now();
   try {
     await faults.maybeTrip('before-commit');
     if (store === undefined) throw new CatalogStorageError('the catalog store is not open');
@@ -138,6 +141,7 @@ async function writeBatch(batch: Queued[]): Promise<void> {
     const wire = toWireError(error);
     if (!committed) replies = requests.map((request) => ({ kind: 'reply', id: request.id, ok: false, error: wire }));
   }
+  stats.recordBatch(requests.length, plan.replies.filter((reply) => !reply.ok).length, committed, performance.now() - started);
   if (committed && plan.changes.names.length > 0) {
     seq++;
     parties.broadcast({ kind: 'changes', seq, ...plan.changes });
@@ -170,6 +174,11 @@ async function compactJournal(): Promise<void> {
 
 async function control({ party, message }: Queued): Promise<void> {
   try {
+    if (message.kind === 'stats') {
+      party.send({ kind: 'reply', id: message.id, ok: true, version: 0, stats: stats.snapshot(queue.length, parties.size) });
+      party.wake();
+      return;
+    }
     if (message.kind === 'checkpoint') {
       await store?.checkpoint();
     } else if (message.kind === 'subscribe') {
@@ -194,7 +203,7 @@ function subscribe(request: SubscribeRequest): void {
   const client: Party = portParty(
     request.port,
     request.reply,
-    (message) => enqueue(client, clientRequest(message)),
+    (message) => acceptFromClient(client, message),
     () => parties.delete(client),
   );
   welcome(client);
@@ -217,7 +226,7 @@ async function serveProcesses(): Promise<void> {
   if (config.path === ':memory:' || config.readOnly) return;
   try {
     server = await SocketServer.listen(`${config.path}.sock`, (remote, onRequest) => {
-      onRequest((message) => enqueue(remote, clientRequest(message)));
+      onRequest((message) => acceptFromClient(remote, message));
       welcome(remote);
     });
   } catch (error) {
@@ -225,11 +234,16 @@ async function serveProcesses(): Promise<void> {
   }
 }
 
-// Clients may write and checkpoint; closing the catalog and adding parties is the owner's.
-function clientRequest(message: unknown): MainToWorker {
+// Clients may write, checkpoint and ask for stats; closing the catalog and adding
+// parties is the owner's alone.
+function acceptFromClient(client: Party, message: unknown): void {
   const request = message as MainToWorker;
-  if (request.kind === 'write' || request.kind === 'checkpoint') return request;
-  return { kind: 'checkpoint', id: request.id };
+  if (request.kind === 'write' || request.kind === 'checkpoint' || request.kind === 'stats') {
+    enqueue(client, request);
+    return;
+  }
+  client.send({ kind: 'reply', id: request.id, ok: false, error: toWireError(new CatalogInvalidError('request', `${String(request.kind)} is for the owner only`)) });
+  client.wake();
 }
 
 async function closeStore(): Promise<void> {

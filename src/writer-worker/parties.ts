@@ -26,6 +26,10 @@ export function portParty(port: MessagePort, reply: Int32Array, onMessage: (mess
 export class Parties {
   readonly #all = new Set<Party>();
 
+  get size(): number {
+    return this.#all.size;
+  }
+
   add(party: Party): void {
     this.#all.add(party);
   }
