@@ -1,5 +1,6 @@
 import { betterSqlite3 } from './peers/better-sqlite3.js';
 import { duckcatDefine, duckcatDefineSync } from './peers/duckcat.js';
+import { duckcatClientProcess, duckcatClientThread } from './peers/duckcat-clients.js';
 import { duckdbDirect } from './peers/duckdb-direct.js';
 import { fsyncFloor } from './peers/fsync-floor.js';
 import { jsonSidecar } from './peers/json-sidecar.js';
@@ -16,6 +17,8 @@ export function allTargets(): WriteTarget[] {
     duckcatDefine(1),
     duckcatDefine(8),
     duckcatDefine(64),
+    duckcatClientThread(),
+    duckcatClientProcess(),
     duckdbDirect(),
     betterSqlite3('FULL'),
     betterSqlite3('NORMAL'),

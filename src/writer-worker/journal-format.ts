@@ -52,6 +52,9 @@ export function decodeRecords(data: Buffer): DecodedJournal {
   const records: RawRecord[] = [];
   let offset = 0;
   while (offset < data.length) {
+    // Records start with a digit; the zero-filled preallocated tail does not.
+    const first = data[offset]!;
+    if (first < 0x30 || first > 0x39) break;
     const lengthEnd = data.indexOf(SPACE, offset);
     const crcEnd = lengthEnd < 0 ? -1 : data.indexOf(SPACE, lengthEnd + 1);
     if (crcEnd < 0 || lengthEnd - offset > 12 || crcEnd - lengthEnd > 9) break;
