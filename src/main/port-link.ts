@@ -42,6 +42,8 @@ export class PortLink {
   #appliedSeq: number;
   #failure: CatalogError | undefined;
   #watchdog: NodeJS.Timeout | undefined;
+  /** Async requests of this tick, sent together by {@link #flush}. */
+  #outbox: object[] = [];
 
   constructor(
     port: MessagePort,
@@ -82,6 +84,7 @@ export class PortLink {
    */
   callSync(outgoing: Outgoing): Reply {
     const started = performance.now();
+    this.#flush();
     const pending = this.#post(outgoing, started, false);
     for (;;) {
       const seen = Atomics.load(this.reply, REPLY_SEQ);
@@ -148,11 +151,18 @@ export class PortLink {
       case 'fatal':
         this.fail(fromWireError(message.error));
         return;
+      case 'replies':
+        for (const reply of message.replies) this.#settle(reply);
+        return;
       case 'reply':
-        break;
+        this.#settle(message);
+        return;
       default:
         return;
     }
+  }
+
+  #settle(message: Reply): void {
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return;
     this.#pending.delete(message.id);
@@ -182,8 +192,22 @@ export class PortLink {
     const id = this.#nextId++;
     const pending: Pending = { deadline: now + this.timeouts.timeoutMs, async: isAsync, abandoned: false };
     this.#pending.set(id, pending);
-    this.port.postMessage({ ...outgoing, id });
+    if (!isAsync) {
+      this.port.postMessage({ ...outgoing, id });
+    } else {
+      // Callers resumed by one batch's replies issue their next writes in the same tick:
+      // one message carries them all.
+      if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
+      this.#outbox.push({ ...outgoing, id });
+    }
     return pending;
+  }
+
+  #flush(): void {
+    if (this.#outbox.length === 0) return;
+    const requests = this.#outbox;
+    this.#outbox = [];
+    this.port.postMessage(requests.length === 1 ? requests[0] : { kind: 'bundle', requests });
   }
 
   #watch(): void {

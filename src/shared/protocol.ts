@@ -51,6 +51,12 @@ export interface StatsRequest {
 
 export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest;
 
+/** Several async requests issued in one tick, sent as one message (fewer postMessage calls). */
+export interface RequestBundle {
+  readonly kind: 'bundle';
+  readonly requests: readonly MainToWorker[];
+}
+
 /** What a party may send: every request but close and subscribe, which only the owner sends. */
 export type ClientToWorker = WriteRequest | CheckpointRequest | StatsRequest;
 
@@ -161,7 +167,13 @@ export interface ClientInit {
   readonly maxDefinitionBytes: number;
 }
 
-export type WorkerToMain = Reply | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
+/** Every reply of one batch for one party, in request order. */
+export interface RepliesMessage {
+  readonly kind: 'replies';
+  readonly replies: readonly Reply[];
+}
+
+export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
 
 /** What the worker is started with (workerData). */
 export interface WriterConfig {

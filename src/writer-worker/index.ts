@@ -6,7 +6,7 @@
  */
 import { workerData } from 'node:worker_threads';
 import { CatalogClosedError, CatalogInvalidError, CatalogStorageError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { MainToWorker, Reply, SubscribeRequest, WriteRequest, WriterConfig } from '../shared/protocol.js';
+import type { MainToWorker, Reply, RequestBundle, SubscribeRequest, WriteRequest, WriterConfig } from '../shared/protocol.js';
 import { zipColumns, type Columns } from '../shared/protocol.js';
 import { WorkerState } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
@@ -32,7 +32,7 @@ const parties = new Parties();
 const owner: Party = portParty(
   config.port,
   config.reply,
-  (message) => enqueue(owner, message as MainToWorker),
+  (message) => enqueue(owner, message as MainToWorker | RequestBundle),
   () => undefined,
 );
 const liveness = new Liveness(config.slots, () => {
@@ -71,8 +71,9 @@ async function die(error: unknown): Promise<void> {
 process.on('uncaughtException', (error) => void die(error));
 process.on('unhandledRejection', (error) => void die(error));
 
-function enqueue(party: Party, message: MainToWorker): void {
-  queue.push({ party, message });
+function enqueue(party: Party, message: MainToWorker | RequestBundle): void {
+  if (message.kind === 'bundle') for (const request of message.requests) queue.push({ party, message: request });
+  else queue.push({ party, message });
   scheduleDrain();
 }
 
@@ -147,12 +148,18 @@ async function writeBatch(batch: Queued[]): Promise<void> {
     parties.broadcast({ kind: 'changes', seq, ...plan.changes });
     liveness.committed(seq);
   }
-  const answered = new Set<Party>();
+  // One message per party: after the changes above (and the COMMITTED_SEQ store), so no
+  // thread can see its reply before every thread can find the changes.
+  const byParty = new Map<Party, Reply[]>();
   batch.forEach(({ party }, i) => {
-    party.send(replies[i]!);
-    answered.add(party);
+    const list = byParty.get(party);
+    if (list === undefined) byParty.set(party, [replies[i]!]);
+    else list.push(replies[i]!);
   });
-  for (const party of answered) party.wake();
+  for (const [party, list] of byParty) {
+    party.send({ kind: 'replies', replies: list });
+    party.wake();
+  }
   if (journal?.needsCompaction) await compactJournal();
 }
 
@@ -237,7 +244,12 @@ async function serveProcesses(): Promise<void> {
 // Clients may write, checkpoint and ask for stats; closing the catalog and adding
 // parties is the owner's alone.
 function acceptFromClient(client: Party, message: unknown): void {
-  const request = message as MainToWorker;
+  const incoming = message as MainToWorker | RequestBundle;
+  if (incoming.kind === 'bundle') {
+    for (const request of incoming.requests) acceptFromClient(client, request);
+    return;
+  }
+  const request = incoming;
   if (request.kind === 'write' || request.kind === 'checkpoint' || request.kind === 'stats') {
     enqueue(client, request);
     return;

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { collect, fixture, runFixture } from './helpers/child.js';
+import { tempCatalogPath, tempDir } from './helpers/temp-catalog.js';
+
+interface Phase {
+  readonly phase: 'define' | 'replace' | 'drop';
+  readonly completed: number;
+  readonly failed: number;
+  readonly codes: readonly string[];
+  readonly firstError?: string;
+  readonly wallMs: number;
+  readonly maxMs: number;
+  readonly usableAfter: boolean;
+}
+
+interface Report {
+  readonly n: number;
+  readonly pool: string;
+  readonly phases: readonly Phase[];
+  readonly hostAnswer: number;
+}
+
+const POOL_WAIT_MS = 500;
+// A hang fails the test: the child is killed long before vitest's own timeout.
+const KILL_AFTER_MS = 45_000;
+
+/** Runs N concurrent host queries per DDL phase in a fresh process with the given pool size. */
+async function run(n: number, poolSize: number | undefined): Promise<Report> {
+  const env = { ...process.env };
+  delete env.UV_THREADPOOL_SIZE;
+  if (poolSize !== undefined) env.UV_THREADPOOL_SIZE = String(poolSize);
+  const child = spawn(process.execPath, [fixture('sql-concurrency.mjs'), String(n), tempCatalogPath(), String(POOL_WAIT_MS)], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const result = await collect(child, KILL_AFTER_MS);
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Report;
+}
+
+describe('concurrent host queries calling the DDL functions', () => {
+  // The design that makes every call complete: a pool with a thread to spare for the
+  // writer, i.e. UV_THREADPOOL_SIZE >= N + 1, set before the process first uses the pool.
+  it.each([1, 4, 8, 16])('N = %i: every call completes when UV_THREADPOOL_SIZE is N + 1', async (n) => {
+    const report = await run(n, n + 1);
+    expect(report.hostAnswer).toBe(42);
+    for (const phase of report.phases) {
+      expect(phase, phase.phase).toMatchObject({ completed: n, failed: 0, usableAfter: true });
+      expect(phase.wallMs).toBeLessThan(5_000);
+    }
+  });
+
+  // With the default pool of 4: define never needs the pool (the writer's appender flushes
+  // on its own thread), so it always completes. replace/drop commit with UPDATE/DELETE
+  // statements that need a pool thread: from N = 4 on, a caller fails fast with
+  // ERR_CATALOG_TIMEOUT naming the threadpool, the catalog stays usable, nothing hangs.
+  it.each([1, 4, 8, 16])('N = %i on the default pool: completes or fails fast with ERR_CATALOG_TIMEOUT, never hangs', async (n) => {
+    const report = await run(n, undefined);
+    expect(report.hostAnswer).toBe(42);
+    const [define, ...others] = report.phases;
+    expect(define).toMatchObject({ phase: 'define', completed: n, failed: 0 });
+    for (const phase of others) {
+      expect(phase.completed + phase.failed).toBe(n);
+      expect(phase.usableAfter).toBe(true);
+      if (n < 4) expect(phase.failed).toBe(0);
+      if (phase.failed === 0) continue;
+      expect(phase.codes).toEqual(['ERR_CATALOG_TIMEOUT']);
+      expect(phase.firstError).toMatch(/ERR_CATALOG_TIMEOUT: libuv threadpool exhausted: .*UV_THREADPOOL_SIZE 4/);
+      // The first starved caller waits poolWaitMs; each later one only a short grace.
+      expect(phase.wallMs).toBeLessThan(POOL_WAIT_MS + n * 50 + 2_000);
+      // Failing a starved caller frees its pool thread: the calls after it get through.
+      expect(phase.completed).toBeGreaterThanOrEqual(1);
+    }
+  });
+});
+
+describe.skipIf(process.platform === 'win32')('PoolGuard', () => {
+  it('sees a saturated pool within poolWaitMs, fails later callers at once, and recovers', async () => {
+    const result = await runFixture('sql-pool-guard.mjs', [join(tempDir(), 'fifo')], 20_000);
+    expect(result.stderr).toBe('');
+    const out = JSON.parse(result.stdout) as Record<string, { ok: boolean; ms: number; code?: string; message?: string }>;
+    expect(out.healthy).toMatchObject({ ok: true });
+    expect(out.healthy!.ms).toBeLessThan(100);
+    expect(out.starved).toMatchObject({ ok: false, code: 'ERR_CATALOG_TIMEOUT' });
+    expect(out.starved!.ms).toBeGreaterThanOrEqual(190);
+    expect(out.starved!.ms).toBeLessThan(1_000);
+    expect(out.starved!.message).toMatch(/libuv threadpool exhausted/);
+    expect(out.starvedAgain).toMatchObject({ ok: false, code: 'ERR_CATALOG_TIMEOUT' });
+    expect(out.starvedAgain!.ms).toBeLessThan(190);
+    expect(out.recovered).toMatchObject({ ok: true });
+  });
+});
+
+describe('configuredPoolSize', () => {
+  it('reads UV_THREADPOOL_SIZE the way libuv does', async () => {
+    const { configuredPoolSize } = await import('../src/main/sql/pool-guard.js');
+    expect(configuredPoolSize({})).toBe(4);
+    expect(configuredPoolSize({ UV_THREADPOOL_SIZE: '17' })).toBe(17);
+    expect(configuredPoolSize({ UV_THREADPOOL_SIZE: '0' })).toBe(1);
+    expect(configuredPoolSize({ UV_THREADPOOL_SIZE: 'lots' })).toBe(1);
+    expect(configuredPoolSize({ UV_THREADPOOL_SIZE: '5000' })).toBe(1024);
+  });
+});
