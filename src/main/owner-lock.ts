@@ -9,9 +9,13 @@ import { CatalogLockedError } from '../shared/errors.js';
  * left by a dead process is taken over.
  */
 export class OwnerLock {
+  // Read-only opens of this thread, by catalog path: a read-write open of the same file
+  // here would be a second DuckDB instance on it in one process.
+  static readonly #readersHere = new Map<string, number>();
   readonly #lockPath: string;
   #held = true;
   #mayConfirm = true;
+  #readerOf: string | undefined;
 
   private constructor(lockPath: string) {
     this.#lockPath = lockPath;
@@ -28,8 +32,11 @@ export class OwnerLock {
       const reader = new OwnerLock(lockPath);
       reader.#held = false;
       reader.#mayConfirm = false;
+      reader.#readerOf = catalogPath;
+      OwnerLock.#readersHere.set(catalogPath, (OwnerLock.#readersHere.get(catalogPath) ?? 0) + 1);
       return reader;
     }
+    if ((OwnerLock.#readersHere.get(catalogPath) ?? 0) > 0) throw OwnerLock.#ownedHere(catalogPath);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const fd = openSync(lockPath, 'wx', 0o600);
@@ -91,6 +98,12 @@ export class OwnerLock {
   }
 
   release(): void {
+    if (this.#readerOf !== undefined) {
+      const left = (OwnerLock.#readersHere.get(this.#readerOf) ?? 1) - 1;
+      if (left > 0) OwnerLock.#readersHere.set(this.#readerOf, left);
+      else OwnerLock.#readersHere.delete(this.#readerOf);
+      this.#readerOf = undefined;
+    }
     if (!this.#held) return;
     this.#held = false;
     try {

@@ -112,7 +112,9 @@ export class PortLink {
       pending.reject = reject;
       if (this.#asyncCount++ === 0) {
         this.port.ref();
-        this.#watchdog = setInterval(() => this.#watch(), WAIT_SLICE_MS).unref();
+        // Ref'd on purpose: a pending promise must settle even if the writer dies and its
+        // port closes; the watchdog then rejects it within a slice or two.
+        this.#watchdog = setInterval(() => this.#watch(), WAIT_SLICE_MS);
       }
     });
   }

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
-import { CatalogError, CatalogTimeoutError, CatalogWriterExitedError } from '../shared/errors.js';
+import { CatalogClosedError, CatalogError, CatalogTimeoutError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
 import type { ChangesMessage, ClientInit, MainToWorker, ReadyMessage, WorkerToMain, WriterConfig } from '../shared/protocol.js';
 import { REPLY_SEQ, Slot, WAIT_SLICE_MS, WorkerState, createCatalogSlots, createReplySlot } from '../shared/slots.js';
@@ -144,9 +144,10 @@ export class WriterLink extends PortLink implements ExitClosable {
     }
   }
 
-  // Close's own request may see the worker reach CLOSED before its reply is read.
-  protected override shouldFailOn(): boolean {
-    return this.#closing === undefined;
+  // Close's own request may see the worker reach CLOSED before its reply is read; any
+  // other problem (a hung or dead writer) must still fail it, or close() would never settle.
+  protected override shouldFailOn(problem: CatalogError): boolean {
+    return this.#closing === undefined || !(problem instanceof CatalogClosedError);
   }
 
   protected override fail(error: CatalogError): void {

@@ -1,4 +1,7 @@
+import { types } from 'node:util';
 import { CatalogInvalidError } from './errors.js';
+
+const { isProxy } = types;
 
 /**
  * Refuses names that cannot round-trip through DuckDB VARCHAR unchanged: non-strings,
@@ -18,12 +21,14 @@ export function validateName(name: unknown, maxBytes: number): asserts name is s
 /**
  * Serializes a definition to JSON text, refusing anything JSON would silently change:
  * undefined, functions, symbols, BigInt, NaN/Infinity, cycles, sparse arrays, non-plain
- * objects (Date, Map, class instances) and strings with unpaired surrogates.
+ * objects (Date, Map, class instances), strings with unpaired surrogates, getters and
+ * proxies. It reads every value exactly once and writes the text itself (JSON.stringify
+ * only quotes strings and prints numbers), so what is stored is what was checked: a getter
+ * or proxy cannot answer the check with one value and the serializer with another.
  * @throws {CatalogInvalidError} field `definition` (with the path of the bad value).
  */
 export function serializeDefinition(definition: unknown, maxBytes: number): string {
-  checkJsonValue(definition, 'definition', new Set());
-  const json = JSON.stringify(definition);
+  const json = writeJson(definition, 'definition', new Set());
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > maxBytes) {
     throw new CatalogInvalidError('definition', `is ${bytes} bytes of JSON, the limit is ${maxBytes}`);
@@ -31,41 +36,52 @@ export function serializeDefinition(definition: unknown, maxBytes: number): stri
   return json;
 }
 
-function checkJsonValue(value: unknown, path: string, ancestors: Set<object>): void {
+function writeJson(value: unknown, path: string, ancestors: Set<object>): string {
   switch (typeof value) {
     case 'string':
       if (!value.isWellFormed()) throw new CatalogInvalidError(path, 'string has an unpaired surrogate');
-      return;
+      return JSON.stringify(value);
     case 'boolean':
-      return;
+      return value ? 'true' : 'false';
     case 'number':
       if (!Number.isFinite(value)) throw new CatalogInvalidError(path, `${value} is not representable in JSON`);
-      return;
+      return JSON.stringify(value);
     case 'object':
       break;
     default:
       throw new CatalogInvalidError(path, `${typeName(value)} is not a JSON value`);
   }
-  if (value === null) return;
+  if (value === null) return 'null';
+  if (isProxy(value)) throw new CatalogInvalidError(path, 'is a Proxy; pass plain data');
   if (ancestors.has(value)) throw new CatalogInvalidError(path, 'is a circular reference');
   ancestors.add(value);
+  let text: string;
   if (Array.isArray(value)) {
+    const parts = new Array<string>(value.length);
     for (let i = 0; i < value.length; i++) {
-      if (!(i in value)) throw new CatalogInvalidError(`${path}[${i}]`, 'is a hole in a sparse array');
-      checkJsonValue(value[i], `${path}[${i}]`, ancestors);
+      const slot = Object.getOwnPropertyDescriptor(value, i);
+      if (slot === undefined) throw new CatalogInvalidError(`${path}[${i}]`, 'is a hole in a sparse array');
+      if (!('value' in slot)) throw new CatalogInvalidError(`${path}[${i}]`, 'is a getter; pass plain data');
+      parts[i] = writeJson(slot.value, `${path}[${i}]`, ancestors);
     }
+    text = `[${parts.join(',')}]`;
   } else {
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) {
       throw new CatalogInvalidError(path, `${typeName(value)} is not a plain object`);
     }
     if (Object.getOwnPropertySymbols(value).length > 0) throw new CatalogInvalidError(path, 'has symbol keys');
-    for (const [key, child] of Object.entries(value)) {
+    const parts: string[] = [];
+    for (const [key, slot] of Object.entries(Object.getOwnPropertyDescriptors(value))) {
+      if (!slot.enumerable) continue;
       if (!key.isWellFormed()) throw new CatalogInvalidError(path, 'has a key with an unpaired surrogate');
-      checkJsonValue(child, `${path}.${key}`, ancestors);
+      if (!('value' in slot)) throw new CatalogInvalidError(`${path}.${key}`, 'is a getter; pass plain data');
+      parts.push(`${JSON.stringify(key)}:${writeJson(slot.value, `${path}.${key}`, ancestors)}`);
     }
+    text = `{${parts.join(',')}}`;
   }
   ancestors.delete(value);
+  return text;
 }
 
 function typeName(value: unknown): string {
