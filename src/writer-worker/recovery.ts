@@ -33,13 +33,18 @@ export async function openCatalog(path: string, options: OpenOptions, inFlight: 
     return { store, rows: await loadOrClose(store), journal: undefined, recovery: undefined };
   }
   const journalPath = `${path}.journal`;
-  const journal = Journal.read(journalPath);
   const fileExisted = existsSync(path);
+  // DuckDB opens and loads on the libuv pool while this thread reads the journal.
+  const opening = (async () => {
+    const store = await Store.open(path, options, inFlight);
+    return { store, rows: await loadOrClose(store) };
+  })();
+  opening.catch(() => undefined);
+  const journal = Journal.read(journalPath);
   let opened: { store: Store; rows: Columns } | undefined;
   let damage: unknown;
   try {
-    const store = await Store.open(path, options, inFlight);
-    opened = { store, rows: await loadOrClose(store) };
+    opened = await opening;
   } catch (error) {
     if (error instanceof CatalogLockedError || !journal.hasSnapshot) throw error;
     damage = error;
