@@ -1,4 +1,6 @@
-import { openSync, closeSync, writeSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
+import { openSync, closeSync, writeSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { CatalogLockedError } from '../shared/errors.js';
 
 /**
@@ -9,8 +11,9 @@ import { CatalogLockedError } from '../shared/errors.js';
  * left by a dead process is taken over.
  */
 export class OwnerLock {
-  // Read-only opens of this thread, by catalog path: a read-write open of the same file
-  // here would be a second DuckDB instance on it in one process.
+  // Read-only opens of this thread, by catalog path. Each path with readers here also has a
+  // `<file>.reader-<pid>-<threadId>` marker, so a read-write open from any thread of this
+  // process (a second DuckDB instance on the file) is refused.
   static readonly #readersHere = new Map<string, number>();
   readonly #lockPath: string;
   #held = true;
@@ -33,10 +36,18 @@ export class OwnerLock {
       reader.#held = false;
       reader.#mayConfirm = false;
       reader.#readerOf = catalogPath;
-      OwnerLock.#readersHere.set(catalogPath, (OwnerLock.#readersHere.get(catalogPath) ?? 0) + 1);
+      const count = (OwnerLock.#readersHere.get(catalogPath) ?? 0) + 1;
+      OwnerLock.#readersHere.set(catalogPath, count);
+      if (count === 1) {
+        try {
+          writeFileSync(readerMarker(catalogPath), `${process.pid}\n`, { mode: 0o600 });
+        } catch {
+          // a read-only directory: no other thread can have it open read-write either
+        }
+      }
       return reader;
     }
-    if ((OwnerLock.#readersHere.get(catalogPath) ?? 0) > 0) throw OwnerLock.#ownedHere(catalogPath);
+    if (hasReadersInThisProcess(catalogPath)) throw OwnerLock.#ownedHere(catalogPath);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         const fd = openSync(lockPath, 'wx', 0o600);
@@ -100,8 +111,12 @@ export class OwnerLock {
   release(): void {
     if (this.#readerOf !== undefined) {
       const left = (OwnerLock.#readersHere.get(this.#readerOf) ?? 1) - 1;
-      if (left > 0) OwnerLock.#readersHere.set(this.#readerOf, left);
-      else OwnerLock.#readersHere.delete(this.#readerOf);
+      if (left > 0) {
+        OwnerLock.#readersHere.set(this.#readerOf, left);
+      } else {
+        OwnerLock.#readersHere.delete(this.#readerOf);
+        rmSync(readerMarker(this.#readerOf), { force: true });
+      }
       this.#readerOf = undefined;
     }
     if (!this.#held) return;
@@ -111,6 +126,20 @@ export class OwnerLock {
     } catch {
       // already gone
     }
+  }
+}
+
+function readerMarker(catalogPath: string): string {
+  return `${catalogPath}.reader-${process.pid}-${threadId}`;
+}
+
+/** Markers of this pid: some thread here has the file open read-only. Others' are stale or foreign. */
+function hasReadersInThisProcess(catalogPath: string): boolean {
+  const prefix = `${basename(catalogPath)}.reader-${process.pid}-`;
+  try {
+    return readdirSync(dirname(catalogPath)).some((entry) => entry.startsWith(prefix));
+  } catch {
+    return false;
   }
 }
 

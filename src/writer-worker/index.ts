@@ -232,10 +232,14 @@ function welcome(party: Party): void {
 async function serveProcesses(): Promise<void> {
   if (config.path === ':memory:' || config.readOnly) return;
   try {
-    server = await SocketServer.listen(`${config.path}.sock`, (remote, onRequest) => {
-      onRequest((message) => acceptFromClient(remote, message));
-      welcome(remote);
-    });
+    server = await SocketServer.listen(
+      `${config.path}.sock`,
+      (remote, onRequest) => {
+        onRequest((message) => acceptFromClient(remote, message));
+        welcome(remote);
+      },
+      (remote) => parties.delete(remote),
+    );
   } catch (error) {
     process.emitWarning(`duckcat: other processes cannot reach ${config.path}: ${messageOf(error)}`, { code: 'DUCKCAT_NO_SOCKET' });
   }

@@ -21,8 +21,13 @@ export class SocketServer {
    * Listens on `path`, first removing a socket file left by a dead owner.
    * @param onConnection Gets a party for each remote process and a function to register
    *   its request handler.
+   * @param onDisconnect Called once when that process hangs up (or its socket fails).
    */
-  static async listen(path: string, onConnection: (party: Party, onRequest: (handler: (message: unknown) => void) => void) => void): Promise<SocketServer> {
+  static async listen(
+    path: string,
+    onConnection: (party: Party, onRequest: (handler: (message: unknown) => void) => void) => void,
+    onDisconnect: (party: Party) => void,
+  ): Promise<SocketServer> {
     await removeIfStale(path);
     const server = createServer((socket) => {
       let handler: (message: unknown) => void = () => undefined;
@@ -33,7 +38,20 @@ export class SocketServer {
         wake: () => undefined,
         close: () => socket.end(),
       };
-      readLines(socket, (line) => handler(JSON.parse(line)));
+      // A peer that hangs up at once (a liveness probe, a crashed client) must cost the
+      // writer nothing: socket errors are that peer's problem, never an uncaught exception.
+      socket.on('error', () => socket.destroy());
+      socket.once('close', () => onDisconnect(party));
+      readLines(socket, (line) => {
+        let message: unknown;
+        try {
+          message = JSON.parse(line);
+        } catch {
+          socket.destroy();
+          return;
+        }
+        handler(message);
+      });
       onConnection(party, (h) => (handler = h));
     });
     await new Promise<void>((resolve, reject) => {
