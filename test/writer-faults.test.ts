@@ -1,0 +1,219 @@
+import { DuckDBInstance } from '@duckdb/node-api';
+import { Catalog, CatalogError } from 'duckcat';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runFixture, type ChildResult } from './helpers/child.js';
+import { readTable } from './helpers/read-table.js';
+import { tempCatalogPath } from './helpers/temp-catalog.js';
+
+// Must match test/fixtures/fault-scenario.mjs.
+const TIMEOUT_MS = 1500;
+const HANG_TIMEOUT_MS = 500;
+// Scheduling noise on a loaded two-core CI machine.
+const SLACK_MS = 750;
+const FAIL_FAST_MS = 100;
+
+const ACTIONS = ['throw', 'exit', 'hang-sync', 'hang-async'] as const;
+const POINTS = ['before-commit', 'after-commit'] as const;
+const CALLERS = ['sync', 'async'] as const;
+type Action = (typeof ACTIONS)[number];
+type Point = (typeof POINTS)[number];
+type Caller = (typeof CALLERS)[number];
+type Ending = 'close' | 'forget-close' | 'close-while-pending';
+
+interface Timed {
+  readonly ok?: true;
+  readonly code?: string;
+  readonly message?: string;
+  readonly ms: number;
+}
+interface Report {
+  readonly acked: string[];
+  readonly failure?: Timed & { index: number; name: string };
+  readonly laterSync?: Timed;
+  readonly laterAsync?: Timed;
+  readonly laterCheckpoint?: Timed;
+  readonly entries?: Array<[string, unknown]>;
+  readonly close?: Timed;
+  readonly write?: { ok?: true; code?: string };
+  readonly settledMs?: number;
+}
+interface Scenario {
+  readonly action: Action;
+  readonly at: Point;
+  readonly caller: Caller;
+  readonly ending: Ending;
+  path: string;
+  child?: ChildResult;
+  report?: Report;
+  /** Names found when the file is reopened after the child ended. */
+  reopened?: string[];
+}
+
+const expectedCode = (action: Action): string => (action.startsWith('hang') ? 'ERR_CATALOG_TIMEOUT' : 'ERR_CATALOG_WRITER_EXITED');
+const key = (s: Pick<Scenario, 'action' | 'at' | 'caller' | 'ending'>): string => `${s.ending} ${s.action} ${s.at} ${s.caller}`;
+
+const scenarios = new Map<string, Scenario>();
+const add = (action: Action, at: Point, caller: Caller, ending: Ending): void => {
+  const scenario = { action, at, caller, ending, path: '' };
+  scenarios.set(key(scenario), scenario);
+};
+for (const action of ACTIONS) {
+  for (const at of POINTS) for (const caller of CALLERS) add(action, at, caller, 'close');
+  add(action, 'before-commit', 'async', 'forget-close');
+  add(action, 'before-commit', 'async', 'close-while-pending');
+}
+
+async function reopenNames(path: string): Promise<string[]> {
+  const cat = await Catalog.open(path);
+  try {
+    return cat.list();
+  } finally {
+    await cat.close();
+  }
+}
+
+
+function finished(s: Scenario | undefined): Report {
+  expect(s?.child, 'scenario ran').toBeDefined();
+  const child = s!.child!;
+  expect({ code: child.code, signal: child.signal, stderr: child.stderr.slice(-1500) }).toEqual({ code: 0, signal: null, stderr: '' });
+  expect(s!.report, `one JSON line on stdout: ${child.stdout}`).toBeDefined();
+  return s!.report!;
+}
+
+describe('writer faults', () => {
+  // Every scenario runs in its own process, two at a time: a scenario passes only if that
+  // process ends by itself, so "never hangs" covers the process, not just the call.
+  beforeAll(async () => {
+    const queue = [...scenarios.values()];
+    const lane = async (): Promise<void> => {
+      for (let s = queue.shift(); s !== undefined; s = queue.shift()) {
+        s.path = tempCatalogPath();
+        s.child = await runFixture('fault-scenario.mjs', [s.path, s.action, s.at, s.caller, s.ending], 20_000).catch(
+          (error: Error) => ({ code: null, signal: 'SIGKILL', stdout: '', stderr: error.message }) as ChildResult,
+        );
+        const line = s.child.stdout.trim().split('\n').pop() ?? '';
+        s.report = line.startsWith('{') ? (JSON.parse(line) as Report) : undefined;
+        s.reopened = await reopenNames(s.path).catch((error: CatalogError) => [`reopen failed: ${error.code} ${error.message}`]);
+      }
+    };
+    await Promise.all([lane(), lane()]);
+  }, 180_000);
+
+  for (const action of ACTIONS) {
+    for (const at of POINTS) {
+      for (const caller of CALLERS) {
+        const code = expectedCode(action);
+        it(`gives ${caller === 'async' ? 'an' : 'a'} ${caller} caller ${code} in time when the writer does "${action}" ${at}, then fails fast and keeps the map equal to the file`, () => {
+          const s = scenarios.get(key({ action, at, caller, ending: 'close' }));
+          const report = finished(s);
+          const failure = report.failure;
+          expect(failure?.code).toBe(code);
+          // The fault trips after two committed batches (before-commit) or right after a commit.
+          expect(failure?.index).toBeGreaterThanOrEqual(1);
+          expect(report.acked).toEqual(Array.from({ length: failure!.index }, (_, i) => `w${i}`));
+          const deadline = action === 'hang-sync' ? HANG_TIMEOUT_MS : action === 'hang-async' ? TIMEOUT_MS : 0;
+          expect(failure!.ms).toBeLessThan(deadline + SLACK_MS);
+          for (const later of [report.laterSync, report.laterAsync, report.laterCheckpoint]) {
+            expect(later?.code).toBe(code);
+            expect(later!.ms).toBeLessThan(FAIL_FAST_MS);
+          }
+          // The map holds exactly the acknowledged writes.
+          expect(report.entries).toEqual(report.acked.map((name, i) => [name, { i }]));
+          expect(report.close?.ok ?? report.close?.code).toBe(true);
+          expect(report.close!.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+          // The file holds them too; a fault after the commit leaves that write durable
+          // although its caller got an error (the outcome is unknown until reopen).
+          const durable = at === 'after-commit' ? [...report.acked, failure!.name] : report.acked;
+          expect(s!.reopened).toEqual(durable.sort());
+        });
+      }
+    }
+  }
+
+  for (const action of ACTIONS) {
+    it(`lets a process that forgets close() exit by itself after the writer does "${action}"`, () => {
+      const s = scenarios.get(key({ action, at: 'before-commit', caller: 'async', ending: 'forget-close' }));
+      const report = finished(s);
+      expect(report.failure?.code).toBe(expectedCode(action));
+      expect(s!.reopened).toEqual(report.acked);
+    });
+
+    it(`settles both a pending write and close() when close() is called while the writer does "${action}"`, () => {
+      const s = scenarios.get(key({ action, at: 'before-commit', caller: 'async', ending: 'close-while-pending' }));
+      const report = finished(s);
+      expect(report.write?.code).toBe(expectedCode(action));
+      expect(report.close?.ok ?? report.close?.code).toBeDefined();
+      expect(report.settledMs).toBeLessThan(2 * TIMEOUT_MS + SLACK_MS);
+      expect(s!.reopened).toEqual([]);
+    });
+  }
+});
+
+describe('storage errors', () => {
+  const LONG = 'a-very-long-name';
+
+  async function createCheckedTable(path: string): Promise<void> {
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(`CREATE SCHEMA semantic_layer;
+      CREATE TABLE semantic_layer._definitions(name VARCHAR PRIMARY KEY, definition JSON NOT NULL,
+        version BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL, CHECK (length(name) < 10))`);
+    connection.closeSync();
+    instance.closeSync();
+  }
+
+  it('turns a DuckDB constraint failure into ERR_CATALOG_STORAGE and reports every op of the batch truthfully', async () => {
+    const path = tempCatalogPath();
+    await createCheckedTable(path);
+    const cat = await Catalog.open(path);
+    cat.defineSync('short', 1);
+
+    let single: unknown;
+    try {
+      cat.defineSync(LONG, 1);
+    } catch (error) {
+      single = error;
+    }
+    expect(single).toBeInstanceOf(CatalogError);
+    expect(single).toMatchObject({ code: 'ERR_CATALOG_STORAGE', cause: { message: expect.stringMatching(/CHECK constraint/) } });
+    expect(cat.entries()).toEqual([['short', 1]]);
+
+    // Issued together, so they queue while the writer is busy and commit in one or a few
+    // batches with the bad name among them. Each answer must be the truth about its op.
+    const ops: Array<[string, string, unknown, () => Promise<void>]> = [
+      ['define', 'filler', 0, () => cat.define('filler', 0)],
+      ['define', 'short2', 2, () => cat.define('short2', 2)],
+      ['define', LONG, 2, () => cat.define(LONG, 2)],
+      ['replace', 'short', 2, () => cat.replace('short', 2)],
+      ['drop', 'filler', undefined, () => cat.drop('filler')],
+    ];
+    const pending = ops.map(([, , , run]) => run());
+    const outcomes = await Promise.all(pending.map((p) => p.then(() => 'ok', (error: CatalogError) => error.code as string)));
+    console.log(`storage error batch outcomes: ${JSON.stringify(ops.map(([op, name], i) => `${op} ${name}: ${outcomes[i]}`))}`);
+    expect(outcomes[2]).toBe('ERR_CATALOG_STORAGE');
+
+    // A storage error does not poison the catalog.
+    cat.defineSync('after', 3);
+    const map = cat.entries();
+    await cat.close();
+
+    // What succeeded is stored and what failed is not: replay the successes in issue order
+    // (the order the one writer commits them in).
+    const expected = new Map<string, unknown>([['short', 1]]);
+    ops.forEach(([op, name, value], i) => {
+      const outcome = outcomes[i];
+      if (op === 'drop' && outcome === 'ERR_CATALOG_NOT_FOUND') expect(expected.has(name)).toBe(false);
+      else if (outcome !== 'ok') expect(outcome).toBe('ERR_CATALOG_STORAGE');
+      else if (op === 'drop') expect(expected.delete(name)).toBe(true);
+      else expected.set(name, value);
+    });
+    expected.set('after', 3);
+    const sorted = [...expected.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    expect(map).toEqual(sorted);
+    expect((await readTable(path)).rows).toEqual(sorted);
+    const reopened = await Catalog.open(path);
+    expect(reopened.entries()).toEqual(sorted);
+    await reopened.close();
+  });
+});
