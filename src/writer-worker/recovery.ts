@@ -68,7 +68,13 @@ export async function openCatalog(path: string, options: OpenOptions, inFlight: 
   const changed = toWrite.inserts.length + toWrite.updates.length + toWrite.deletes.length;
   if (changed > 0) {
     await opened.store.commit(toWrite);
-    recovery ??= { reason: 'the catalog file had lost committed writes (WAL lost or truncated)', damagedFiles: [], restoredRows: 0 };
+    recovery ??= {
+      // Usually the batch that was in flight at a crash (journaled, not yet committed in
+      // DuckDB, never acknowledged); after a lost or truncated WAL, acknowledged ones too.
+      reason: 'the journal held batches the catalog file lacked (a batch in flight at a crash, or a lost WAL): rolled forward',
+      damagedFiles: [],
+      restoredRows: 0,
+    };
     recovery = { ...recovery, restoredRows: changed };
   }
 

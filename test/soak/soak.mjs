@@ -11,7 +11,7 @@
 // Prints `trials N, acked N, lost N, reopen failures N, ...` and the fuzz case counts, and
 // exits 1 when anything acknowledged was lost, a file did not reopen, a process hung or
 // a property failed.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,8 @@ const sequences = values['fuzz-sequences'] === undefined ? Math.ceil(fuzz / 8) :
 const parallel = count(values.parallel, 'parallel');
 const seed = values.seed === undefined ? undefined : count(values.seed, 'seed');
 const dir = values.dir ?? mkdtempSync(join(tmpdir(), 'duckcat-soak-'));
+mkdirSync(dir, { recursive: true });
+const clip = (text) => (text === null ? null : text.length > 400 ? `${text.slice(0, 400)}…` : text);
 
 let failed = false;
 const started = performance.now();
@@ -56,7 +58,7 @@ if (trials > 0) {
     journal: !values['no-journal'],
     onResult(result, sum) {
       if (result.lost > 0 || result.reopenFailure !== null || result.hang !== null || result.writerFailure !== null) {
-        console.log(`FAILED trial seed ${result.seed} (${result.mode}, killed during ${result.killedDuring}): ${JSON.stringify({ mismatches: result.mismatches.slice(0, 5), reopenFailure: result.reopenFailure, hang: result.hang, writerFailure: result.writerFailure, file: result.path })}`);
+        console.log(`FAILED trial seed ${result.seed} (${result.mode}, killed during ${result.killedDuring}): ${JSON.stringify({ mismatches: result.mismatches.slice(0, 5), reopenFailure: clip(result.reopenFailure), hang: result.hang, writerFailure: clip(result.writerFailure), file: result.path })}`);
       }
       if (sum.trials % every === 0) console.log(`[${elapsed()}] ${formatSummary(sum)}`);
     },
