@@ -139,6 +139,13 @@ async function writeBatch(batch: Queued[]): Promise<void> {
     faults.committed();
     await faults.maybeTrip('after-commit');
   } catch (error) {
+    if (!committed && batch.length > 1 && error instanceof CatalogStorageError && store !== undefined) {
+      // One op's row failed DuckDB's checks and rolled the whole batch back: give every op
+      // its own commit, so the others still land and each gets its own answer.
+      stats.recordBatch(requests.length, 0, false, performance.now() - started);
+      for (const one of batch) await writeBatch([one]);
+      return;
+    }
     const wire = toWireError(error);
     if (!committed) replies = requests.map((request) => ({ kind: 'reply', id: request.id, ok: false, error: wire }));
   }
