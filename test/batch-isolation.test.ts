@@ -1,18 +1,12 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Catalog, CatalogError } from 'duckcat';
 import { describe, expect, it } from 'vitest';
+import { createCheckedTable } from './helpers/checked-table.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 describe('a group commit with one row DuckDB refuses', () => {
   it('still commits the other ops and gives each op its own answer', async () => {
     const path = tempCatalogPath();
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await connection.run(`CREATE SCHEMA semantic_layer;
-      CREATE TABLE semantic_layer._definitions(name VARCHAR PRIMARY KEY, definition JSON NOT NULL,
-        version BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL, CHECK (length(name) < 10))`);
-    connection.closeSync();
-    instance.closeSync();
+    await createCheckedTable(path);
 
     const cat = await Catalog.open(path);
     cat.defineSync('keep', 0);

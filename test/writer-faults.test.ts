@@ -1,6 +1,6 @@
-import { DuckDBInstance } from '@duckdb/node-api';
 import { Catalog, CatalogError } from 'duckcat';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { createCheckedTable } from './helpers/checked-table.js';
 import { runFixture, type ChildResult } from './helpers/child.js';
 import { readTable } from './helpers/read-table.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
@@ -152,16 +152,6 @@ describe('writer faults', () => {
 
 describe('storage errors', () => {
   const LONG = 'a-very-long-name';
-
-  async function createCheckedTable(path: string): Promise<void> {
-    const instance = await DuckDBInstance.create(path);
-    const connection = await instance.connect();
-    await connection.run(`CREATE SCHEMA semantic_layer;
-      CREATE TABLE semantic_layer._definitions(name VARCHAR PRIMARY KEY, definition JSON NOT NULL,
-        version BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL, CHECK (length(name) < 10))`);
-    connection.closeSync();
-    instance.closeSync();
-  }
 
   it('turns a DuckDB constraint failure into ERR_CATALOG_STORAGE and reports every op of the batch truthfully', async () => {
     const path = tempCatalogPath();

@@ -19,8 +19,6 @@ WHERE schema_name = 'semantic_layer' AND table_name = '_definitions' AND databas
 
 export const SELECT_ALL = `SELECT name, definition::VARCHAR AS definition, version::INTEGER AS version FROM ${TABLE}`;
 
-export const COUNT_ALL = `SELECT count(*)::INTEGER AS n FROM ${TABLE}`;
-
 export const UPDATE_ONE = `UPDATE ${TABLE} SET definition = $2, version = $3, updated_at = now() WHERE name = $1`;
 
 // One statement for any number of rows: the lists are bound as parameters, so the

@@ -96,11 +96,6 @@ export class Store {
     return { names, jsons, versions };
   }
 
-  async count(): Promise<number> {
-    const reader = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.COUNT_ALL));
-    return Number(reader.getRows()[0]?.[0] ?? 0);
-  }
-
   /**
    * Makes a set of changes durable in one transaction. A single kind of change is one
    * autocommit statement (or one appender flush); mixed kinds run in BEGIN … COMMIT, with
