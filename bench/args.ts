@@ -7,11 +7,15 @@ export interface BenchArgs {
   ops: number;
   warmup: number;
   budgetMs: number;
-  /** Label substrings; empty means every target. `cold-open` selects the cold-open step. */
+  /**
+   * Label substrings; empty means every target. `cold-open` and `stages` select those
+   * steps, which no target label contains.
+   */
   only: string[];
   coldEntries: number;
   gets: number;
   skipCold: boolean;
+  skipStages: boolean;
   /** Quick and filtered runs write partial.* instead of latest.*. */
   quick: boolean;
   outDir: string | undefined;
@@ -22,10 +26,12 @@ const USAGE = `usage: node --expose-gc build/bench/run.js [options]
   --ops N           measured ops per round for one caller (default 2000; --quick 300)
   --warmup N        unmeasured ops before each round (default 50)
   --budget-ms N     cap on one target's round, in ms (default 4000)
-  --only a,b        run only targets whose label contains a or b; "cold-open" for that step
+  --only a,b        run only targets whose label contains a or b; "cold-open" and
+                    "stages" (the defineSync stage breakdown) select those steps
   --cold-entries N  entries in the cold-open catalog (default 100000; --quick 10000)
   --gets N          gets timed after the cold open (default 1000000)
   --skip-cold       skip the cold-open step
+  --skip-stages     skip the stage breakdown (--ops traced writes)
   --out DIR         where results go (default bench/results)
   --quick           a fast smoke run
 
@@ -53,6 +59,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       'cold-entries': { type: 'string' },
       gets: { type: 'string' },
       'skip-cold': { type: 'boolean', default: false },
+      'skip-stages': { type: 'boolean', default: false },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -72,6 +79,7 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     coldEntries: positive('cold-entries', values['cold-entries'], quick ? 10_000 : 100_000),
     gets: positive('gets', values.gets, 1_000_000),
     skipCold: values['skip-cold'],
+    skipStages: values['skip-stages'],
     quick,
     outDir: values.out,
   };

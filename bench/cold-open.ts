@@ -3,7 +3,11 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { timeJsonParseOpen, writeJsonSnapshot } from './json-parse-open.js';
+import type { JsonParseOpenResult } from './json-parse-open.js';
 import { definitionFor, nameFor } from './payload.js';
+import { measureSmallOpen } from './small-open.js';
+import type { SmallOpenResult } from './small-open.js';
 
 /** Cold open of a large catalog and read latency afterwards. */
 export interface ColdOpenResult {
@@ -20,6 +24,10 @@ export interface ColdOpenResult {
   getNs: number;
   /** The same loop over a plain Map of the same names: the floor a `get` can reach. */
   mapGetNs: number;
+  /** The same entries loaded from one JSON file: the yardstick for `openMsMedian`. */
+  jsonParse: JsonParseOpenResult;
+  /** A 100-entry catalog of its own, opened the same way. */
+  smallOpen: SmallOpenResult;
 }
 
 const OPENS = 3;
@@ -44,16 +52,25 @@ function timeGets(names: readonly string[], gets: number, get: (name: string) =>
   return ns;
 }
 
-function directorySizeMB(dir: string): number {
+/** Size of the files of one catalog (`cold.duckdb`, its WAL, journal, ...) in `dir`. */
+function catalogSizeMB(dir: string, file: string): number {
   let bytes = 0;
-  for (const entry of readdirSync(dir)) bytes += statSync(join(dir, entry)).size;
+  for (const entry of readdirSync(dir)) {
+    if (entry.startsWith(file)) bytes += statSync(join(dir, entry)).size;
+  }
   return bytes / MB;
 }
 
-/** Seeds `entries` definitions under `dir` through `Catalog`, closes, then times fresh opens. */
+/**
+ * Seeds `entries` definitions under `dir` through `Catalog`, closes, then times fresh opens,
+ * then the same entries loaded from one JSON file. The 100-entry open runs first, while the
+ * heap is still small.
+ */
 export async function measureColdOpen(dir: string, entries: number, gets: number): Promise<ColdOpenResult> {
+  const smallOpen = await measureSmallOpen(dir);
   const { Catalog } = await import('duckcat');
-  const path = join(dir, 'cold.duckdb');
+  const file = 'cold.duckdb';
+  const path = join(dir, file);
   const names = Array.from({ length: entries }, (_, i) => nameFor(i));
 
   const seedStart = performance.now();
@@ -85,10 +102,29 @@ export async function measureColdOpen(dir: string, entries: number, gets: number
     await catalog.close();
   }
 
+  const openMsMedian = [...opens.map((open) => open.openMs)].sort((a, b) => a - b)[OPENS >> 1] ?? Number.NaN;
+
+  // As many runs as opens, in the same process, and before the Map below grows the heap,
+  // so the ratio compares like with like.
+  const snapshotPath = join(dir, 'snapshot.json');
+  writeJsonSnapshot(snapshotPath, entries);
+  const jsonParse = timeJsonParseOpen(snapshotPath, entries, OPENS);
+
   const map = new Map(names.map((name, i) => [name, definitionFor(i)]));
   const mapGetNs = timeGets(names, gets, (name) => map.get(name));
-  const openMsMedian = [...opens.map((open) => open.openMs)].sort((a, b) => a - b)[OPENS >> 1] ?? Number.NaN;
-  return { entries, seedMs, fileMB: directorySizeMB(dir), opens, openMsMedian, sizeAfterOpen, gets, getNs, mapGetNs };
+  return {
+    entries,
+    seedMs,
+    fileMB: catalogSizeMB(dir, file),
+    opens,
+    openMsMedian,
+    sizeAfterOpen,
+    gets,
+    getNs,
+    mapGetNs,
+    jsonParse,
+    smallOpen,
+  };
 }
 
 const selfPath = fileURLToPath(import.meta.url);

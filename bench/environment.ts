@@ -92,6 +92,7 @@ export function describeEnvironment(tmpdir: string): Environment {
       duckdb: duckdbEngineVersion(),
       'better-sqlite3': packageVersion('better-sqlite3'),
       sqlite: sqliteVersion(),
+      lmdb: packageVersion('lmdb'),
     },
   };
 }

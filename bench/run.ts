@@ -1,7 +1,8 @@
 /**
  * Entry point of `npm run bench`: every write path in interleaved rounds in one fresh temp
- * directory, then the cold open. Table on stdout, progress on stderr, and
- * bench/results/latest.json and latest.svg for the record (partial.* for --only/--quick runs).
+ * directory, then the stage breakdown of one defineSync, then the cold open. Table on
+ * stdout, progress on stderr, and bench/results/latest.json and latest.svg for the record
+ * (partial.* for --only/--quick runs).
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,9 +12,12 @@ import { parseBenchArgs } from './args.js';
 import { runColdOpenInChild } from './cold-open.js';
 import type { ColdOpenResult } from './cold-open.js';
 import { describeEnvironment } from './environment.js';
+import { renderStageBreakdown } from './report-stages.js';
 import { renderColdOpen, renderTable } from './report-table.js';
 import { renderSvg } from './report-svg.js';
 import { addRatios, runRounds } from './rounds.js';
+import { measureStageBreakdown } from './stage-breakdown.js';
+import type { StageBreakdownResult } from './stage-breakdown.js';
 import { REFERENCE_LABEL, allTargets, selectTargets } from './targets.js';
 
 const args = parseBenchArgs(process.argv.slice(2));
@@ -27,25 +31,48 @@ if (globalThis.gc === undefined) {
 }
 process.stderr.write(`temp dir ${root} (${env.tmpFilesystem}); node ${env.node}; ${env.cpuCount} × ${env.cpuModel}\n`);
 
+/** What an optional step measured, or why it could not. */
+interface StepOutcome<T> {
+  result: T | null;
+  error: string | null;
+}
+
+/**
+ * Runs an optional step in a directory of its own under the temp dir; a failure becomes the
+ * step's error line in the report instead of ending the run.
+ */
+async function runStep<T>(name: string, measure: (dir: string) => Promise<T>): Promise<StepOutcome<T>> {
+  const dir = join(root, name);
+  await mkdir(dir);
+  try {
+    return { result: await measure(dir), error: null };
+  } catch (error) {
+    return { result: null, error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+function selected(step: string, skipped: boolean): boolean {
+  return !skipped && (args.only.length === 0 || args.only.includes(step));
+}
+
 try {
   const targets = selectTargets(allTargets(), args.only);
   const results = await runRounds(targets, root, args);
   addRatios(results, REFERENCE_LABEL);
 
-  const runCold = !args.skipCold && (args.only.length === 0 || args.only.includes('cold-open'));
-  let coldOpen: ColdOpenResult | null = null;
-  let coldOpenError: string | null = null;
-  if (runCold) {
-    const coldDir = join(root, 'cold-open');
-    await mkdir(coldDir);
+  let stages: StepOutcome<StageBreakdownResult> = { result: null, error: null };
+  if (selected('stages', args.skipStages)) {
+    process.stderr.write(`stage breakdown: ${args.ops} traced defineSync calls...\n`);
+    globalThis.gc?.();
+    stages = await runStep('stages', (dir) => measureStageBreakdown(dir, { writes: args.ops, warmup: args.warmup }));
+  }
+
+  let cold: StepOutcome<ColdOpenResult> = { result: null, error: null };
+  if (selected('cold-open', args.skipCold)) {
     process.stderr.write(`cold open: seeding ${args.coldEntries} entries...\n`);
-    try {
-      coldOpen = await runColdOpenInChild(coldDir, args.coldEntries, args.gets);
-    } catch (error) {
-      coldOpenError = error instanceof Error ? error.message : String(error);
-    } finally {
-      await rm(coldDir, { recursive: true, force: true });
-    }
+    cold = await runStep('cold-open', (dir) => runColdOpenInChild(dir, args.coldEntries, args.gets));
   }
 
   const environmentLine =
@@ -56,14 +83,25 @@ try {
   console.log(versionsLine);
   console.log();
   if (results.length > 0) console.log(renderTable(results, args.rounds));
-  if (coldOpen !== null) console.log(`\n${renderColdOpen(coldOpen)}`);
-  if (coldOpenError !== null) console.log(`\ncold open failed: ${coldOpenError}`);
+  if (stages.result !== null) console.log(`\n${renderStageBreakdown(stages.result)}`);
+  if (stages.error !== null) console.log(`\nstage breakdown failed: ${stages.error}`);
+  if (cold.result !== null) console.log(`\n${renderColdOpen(cold.result)}`);
+  if (cold.error !== null) console.log(`\ncold open failed: ${cold.error}`);
 
   // A filtered or quick run must not overwrite the full results the README points at.
   const base = args.only.length > 0 || args.quick ? 'partial' : 'latest';
   await mkdir(outDir, { recursive: true });
   const config = { rounds: args.rounds, ops: args.ops, warmup: args.warmup, budgetMs: args.budgetMs, quick: args.quick, only: args.only };
-  const report = { environment: env, config, reference: REFERENCE_LABEL, targets: results, coldOpen, coldOpenError };
+  const report = {
+    environment: env,
+    config,
+    reference: REFERENCE_LABEL,
+    targets: results,
+    stageBreakdown: stages.result,
+    stageBreakdownError: stages.error,
+    coldOpen: cold.result,
+    coldOpenError: cold.error,
+  };
   await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
   if (results.length > 0) await writeFile(join(outDir, `${base}.svg`), renderSvg(results, env, args.rounds));
   process.stderr.write(`wrote ${join(outDir, `${base}.json`)}${results.length > 0 ? ` and ${base}.svg` : ''}\n`);

@@ -4,6 +4,7 @@ import { duckcatClientProcess, duckcatClientThread } from './peers/duckcat-clien
 import { duckdbDirect } from './peers/duckdb-direct.js';
 import { fsyncFloor } from './peers/fsync-floor.js';
 import { jsonSidecar } from './peers/json-sidecar.js';
+import { lmdbAwaitPut, lmdbPutSync } from './peers/lmdb.js';
 import type { WriteTarget } from './write-target.js';
 
 /** The label every other row's ratio is taken against. */
@@ -20,6 +21,9 @@ export function allTargets(): WriteTarget[] {
     duckcatClientThread(),
     duckcatClientProcess(),
     duckdbDirect(),
+    lmdbAwaitPut(1),
+    lmdbAwaitPut(64),
+    lmdbPutSync(),
     betterSqlite3('FULL'),
     betterSqlite3('NORMAL'),
     jsonSidecar(100),

@@ -31,12 +31,21 @@ describe('journal records', () => {
     expect(decoded.validBytes).toBe(encoded.length);
   });
 
-  it('stop at a record whose checksum does not match (a flipped byte)', () => {
+  it('report a bad record followed by intact ones as damage, keeping the intact ones (a flipped bit is not a torn tail)', () => {
     const damaged = Buffer.from(encoded);
     const secondStart = encodeRecord(records[0]!).length;
+    const thirdStart = secondStart + encodeRecord(records[1]!).length;
     damaged[secondStart + 30] = damaged[secondStart + 30]! ^ 0x01;
     const decoded = decodeRecords(damaged);
-    expect(decoded.records).toHaveLength(1);
+    expect(decoded.records.map((r) => r.parse())).toEqual([records[0], records[2]]);
     expect(decoded.validBytes).toBe(secondStart);
+    expect(decoded.damage).toEqual({ from: secondStart, to: thirdStart });
+  });
+
+  it('treat a bad last record followed only by zeros as a torn tail, not damage', () => {
+    const torn = Buffer.concat([encoded.subarray(0, encoded.length - 7), Buffer.alloc(4096)]);
+    const decoded = decodeRecords(torn);
+    expect(decoded.records).toHaveLength(2);
+    expect(decoded.damage).toBeUndefined();
   });
 });

@@ -3,11 +3,27 @@ import { DEFAULT_OPTIONS, resolveOptions } from '../src/shared/options.js';
 
 describe('resolveOptions', () => {
   it('returns the defaults for undefined', () => {
-    expect(resolveOptions(undefined)).toEqual(DEFAULT_OPTIONS);
+    expect(resolveOptions(undefined)).toMatchObject(DEFAULT_OPTIONS);
   });
 
   it('overrides only what is given', () => {
-    expect(resolveOptions({ timeoutMs: 500 })).toEqual({ ...DEFAULT_OPTIONS, timeoutMs: 500 });
+    expect(resolveOptions({ timeoutMs: 500 })).toMatchObject({ ...DEFAULT_OPTIONS, timeoutMs: 500 });
+  });
+
+  it("acknowledges after the journal by default, and after DuckDB without a journal", () => {
+    expect(resolveOptions({}).commit).toBe('journal');
+    expect(resolveOptions({ journal: false }).commit).toBe('duckdb');
+    expect(resolveOptions({ commit: 'duckdb' }).commit).toBe('duckdb');
+  });
+
+  it.each([
+    [{ commit: 'wal' }, 'options.commit'],
+    [{ commit: 'journal', journal: false }, 'options.commit'],
+    [{ maxLagRows: 0 }, 'options.maxLagRows'],
+    [{ maxLagMs: 2 ** 31 }, 'options.maxLagMs'],
+    [{ timeoutMs: 2 ** 31 }, 'options.timeoutMs'],
+  ])('refuses %j naming %s', (options, field) => {
+    expect(() => resolveOptions(options)).toThrow(expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field }));
   });
 
   it.each([

@@ -72,8 +72,8 @@ export class Catalog extends CatalogView {
       const { link, ready } = await WriterLink.start(absolute, resolved, (changes) => map?.applyChanges(changes.names, changes.jsons));
       lock?.confirm();
       map = DefinitionMap.fromColumns(ready.rows);
-      // A batch rolled forward after a crash is routine; a damaged or missing file is news.
-      if (ready.recovery !== undefined && (ready.recovery.damagedFiles.length > 0 || /missing/.test(ready.recovery.reason))) {
+      // Batches rolled forward after a crash are routine; a damaged or missing file is news.
+      if (ready.recovery !== undefined && ready.recovery.kind !== 'rolled-forward' && ready.recovery.kind !== 'file-behind') {
         process.emitWarning(`duckcat recovered ${absolute} from its journal: ${ready.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
       }
       return new Catalog(absolute, resolved, link, lock, map, ready.recovery);

@@ -5,7 +5,7 @@ export type { CatalogView } from './catalog-view.js';
 export type { CatalogOptions } from '../shared/options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';
 export type { JsonValue, ReadonlyJson } from './frozen-json.js';
-export type { RecoveryReport, WriterStats } from '../shared/protocol.js';
+export type { LagStats, RecoveryReport, WriterStats } from '../shared/protocol.js';
 export {
   CatalogError,
   CatalogExistsError,
@@ -17,6 +17,7 @@ export {
   CatalogLockedError,
   CatalogReadOnlyError,
   CatalogStorageError,
+  CatalogCorruptError,
   ErrorCode,
 } from '../shared/errors.js';
 export type { CatalogErrorCode } from '../shared/errors.js';

@@ -24,7 +24,8 @@ export class LivenessProbe {
       return new CatalogWriterExitedError(`the writer worker is gone (state ${stateName(state)})`);
     }
     const beat = Atomics.load(this.#slots, Slot.HEARTBEAT);
-    if (beat !== this.#lastBeat) {
+    // Inside a slow fsync the writer cannot beat, but it is working: the deadline still applies.
+    if (beat !== this.#lastBeat || Atomics.load(this.#slots, Slot.BUSY) > 0) {
       this.#lastBeat = beat;
       this.#beatSeenAt = now;
       return undefined;

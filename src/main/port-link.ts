@@ -1,7 +1,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CatalogTimeoutError, type CatalogError } from '../shared/errors.js';
 import type { ChangesMessage, ClientToWorker, Reply, WorkerToMain } from '../shared/protocol.js';
-import { REPLY_SEQ, Slot, WAIT_SLICE_MS } from '../shared/slots.js';
+import { REPLY_SEQ, Slot, TraceField, WAIT_SLICE_MS, ringDoorbell, stamp } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { LivenessProbe } from './liveness-probe.js';
 
@@ -12,6 +12,8 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 export interface LinkTimeouts {
   readonly timeoutMs: number;
   readonly hangTimeoutMs: number;
+  /** Bench hook: where the caller stamps the moment its sync request was posted. */
+  readonly trace?: Float64Array;
 }
 
 interface Pending {
@@ -86,6 +88,7 @@ export class PortLink {
     const started = performance.now();
     this.#flush();
     const pending = this.#post(outgoing, started, false);
+    stamp(this.timeouts.trace, TraceField.POSTED);
     for (;;) {
       const seen = Atomics.load(this.reply, REPLY_SEQ);
       this.drain();
@@ -149,6 +152,7 @@ export class PortLink {
       case 'changes':
         this.#appliedSeq = message.seq;
         this.#onChanges(message);
+        if (message.replies !== undefined) for (const reply of message.replies) this.#settle(reply);
         return;
       case 'fatal':
         this.fail(fromWireError(message.error));
@@ -196,6 +200,7 @@ export class PortLink {
     this.#pending.set(id, pending);
     if (!isAsync) {
       this.port.postMessage({ ...outgoing, id });
+      ringDoorbell(this.slots);
     } else {
       // Callers resumed by one batch's replies issue their next writes in the same tick:
       // one message carries them all.
@@ -210,6 +215,7 @@ export class PortLink {
     const requests = this.#outbox;
     this.#outbox = [];
     this.port.postMessage(requests.length === 1 ? requests[0] : { kind: 'bundle', requests });
+    ringDoorbell(this.slots);
   }
 
   #watch(): void {

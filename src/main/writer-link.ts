@@ -2,21 +2,36 @@ import { once } from 'node:events';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CatalogClosedError, CatalogError, CatalogTimeoutError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
-import type { ChangesMessage, ClientInit, MainToWorker, ReadyMessage, WorkerToMain, WriterConfig } from '../shared/protocol.js';
-import { REPLY_SEQ, Slot, WAIT_SLICE_MS, WorkerState, createCatalogSlots, createReplySlot } from '../shared/slots.js';
+import type { AckPoint, ChangesMessage, ClientInit, JournalThreadConfig, MainToWorker, ReadyMessage, StoreThreadConfig, WorkerToMain } from '../shared/protocol.js';
+import { REPLY_SEQ, Slot, WAIT_SLICE_MS, WorkerState, createCatalogSlots, createReplySlot, ringDoorbell } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { guardAtExit, unguard, type ExitClosable } from './exit-guard.js';
 import { PortLink } from './port-link.js';
 
-const WORKER_URL = new URL('../writer-worker/index.js', import.meta.url);
+const JOURNAL_URL = new URL('../writer-worker/journal-thread.js', import.meta.url);
+const STORE_URL = new URL('../writer-worker/store-thread.js', import.meta.url);
 const EXIT_CLOSE_MS = 2_000;
+/**
+ * With `commit: 'journal'`, the store thread gathers acknowledged batches this long (at
+ * most a quarter of `maxLagMs`) before applying them in one DuckDB transaction: each apply
+ * competes with the callers for CPU and for the disk's flushes (measured in bench/RESULTS.md).
+ */
+const APPLY_WINDOW_MS = 200;
+/** How long an abandoned store thread gets to close DuckDB on its own before it is left behind. */
+const STORE_STOP_MS = 2_000;
+
+/** The writer's two threads: the journal thread acknowledges, the store thread owns DuckDB. */
+interface WriterThreads {
+  readonly journal: Worker;
+  readonly store: Worker;
+}
 
 /**
- * The owning thread's end of the writer worker: a {@link PortLink} that also starts the
- * worker, watches its exit, hands out client ports and shuts it down in order.
+ * The owning thread's end of the writer: a {@link PortLink} that also starts the writer's
+ * threads, watches their exits, hands out client ports and shuts them down in order.
  */
 export class WriterLink extends PortLink implements ExitClosable {
-  readonly #worker: Worker;
+  readonly #threads: WriterThreads;
   readonly #options: ResolvedOptions;
   readonly #path: string;
   readonly #exited: Promise<unknown>;
@@ -25,71 +40,63 @@ export class WriterLink extends PortLink implements ExitClosable {
 
   private constructor(
     path: string,
-    worker: Worker,
+    threads: WriterThreads,
     port: MessagePort,
     slots: Int32Array,
     reply: Int32Array,
     options: ResolvedOptions,
+    seq: number,
     onChanges: (message: ChangesMessage) => void,
   ) {
-    super(port, slots, reply, options, 0, onChanges);
-    this.#worker = worker;
+    super(port, slots, reply, options, seq, onChanges);
+    this.#threads = threads;
     this.#options = options;
     this.#path = path;
-    this.#exited = once(worker, 'exit').then(([code]: unknown[]) => {
-      this.#gone = true;
-      this.fail(new CatalogWriterExitedError(`the writer worker exited with code ${String(code)}`));
-    });
-    worker.on('error', (error) => this.fail(new CatalogWriterExitedError(`the writer worker crashed: ${error.message}`, { cause: error })));
-    worker.unref();
+    this.#exited = Promise.all([once(threads.journal, 'exit'), once(threads.store, 'exit')]).then(() => (this.#gone = true));
+    for (const [name, worker] of [['journal', threads.journal], ['store', threads.store]] as const) {
+      worker.once('exit', (code: number) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread exited with code ${String(code)}`)));
+      worker.on('error', (error) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread crashed: ${error.message}`, { cause: error })));
+      worker.unref();
+    }
     guardAtExit(this);
   }
 
   /**
-   * Starts a writer on `path` and waits until it has opened the file and read every row.
-   * @throws {CatalogError} the writer's open error (LOCKED, STORAGE) or a timeout.
+   * Starts the writer on `path` and waits until the file is held and every row is known.
+   * @throws {CatalogError} the writer's open error (LOCKED, STORAGE, CORRUPT) or a timeout.
    */
-  static async start(
-    path: string,
-    options: ResolvedOptions,
-    onChanges: (message: ChangesMessage) => void,
-  ): Promise<{ link: WriterLink; ready: ReadyMessage }> {
+  static async start(path: string, options: ResolvedOptions, onChanges: (message: ChangesMessage) => void): Promise<{ link: WriterLink; ready: ReadyMessage }> {
     const slots = createCatalogSlots();
     const reply = createReplySlot();
-    const { port1, port2 } = new MessageChannel();
-    const config: WriterConfig = {
-      path,
-      readOnly: options.readOnly,
-      journal: options.journal,
-      duckdbThreads: options.duckdbThreads,
-      slots,
-      reply,
-      port: port2,
-      ...(options.faults === undefined ? {} : { faults: options.faults }),
-    };
-    const worker = new Worker(WORKER_URL, { workerData: config, transferList: [port2] });
+    const owner = new MessageChannel();
+    const between = new MessageChannel();
+    const threads = startThreads(path, options, slots, reply, owner.port2, between);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), options.openTimeoutMs);
     try {
       const first = (await Promise.race([
-        once(port1, 'message', { signal: abort.signal }),
-        once(worker, 'exit', { signal: abort.signal }).then(([code]: unknown[]) => {
-          // 'exit' may overtake the worker's last message: it still waits on the port.
-          const last = receiveMessageOnPort(port1);
+        once(owner.port1, 'message', { signal: abort.signal }),
+        once(threads.journal, 'exit', { signal: abort.signal }).then(([code]: unknown[]) => {
+          // 'exit' may overtake the thread's last message: it still waits on the port.
+          const last = receiveMessageOnPort(owner.port1);
           if (last !== undefined) return [last.message];
-          throw new CatalogWriterExitedError(`the writer worker exited with code ${String(code)} while opening ${path}`);
+          throw new CatalogWriterExitedError(`the writer exited with code ${String(code)} while opening ${path}`);
         }),
       ])) as [WorkerToMain];
       const message = first[0];
-      if (message.kind === 'ready') return { link: new WriterLink(path, worker, port1, slots, reply, options, onChanges), ready: message };
-      if (worker.threadId !== -1) await once(worker, 'exit');
-      port1.close();
+      if (message.kind === 'ready') {
+        return { link: new WriterLink(path, threads, owner.port1, slots, reply, options, message.seq, onChanges), ready: message };
+      }
+      // The file is released only once both threads are gone.
+      await waitForExits(threads);
+      owner.port1.close();
       throw message.kind === 'open-failed' ? fromWireError(message.error, path) : new CatalogWriterExitedError(`unexpected first message ${message.kind}`);
     } catch (error) {
       if (abort.signal.aborted) {
-        await abandonWorker(worker, slots);
+        await abandon(threads, slots);
         throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
       }
+      if (!(error instanceof CatalogError)) await abandon(threads, slots);
       throw error;
     } finally {
       abort.abort();
@@ -118,12 +125,13 @@ export class WriterLink extends PortLink implements ExitClosable {
     port2.postMessage(init);
     const subscribe = { kind: 'subscribe', id: this.nextId(), port: port2, reply } satisfies MainToWorker;
     this.port.postMessage(subscribe, [port2]);
+    ringDoorbell(this.slots);
     return port1;
   }
 
   /**
-   * Asks the writer to finish queued writes and close DuckDB, then waits for the thread to end.
-   * Safe to call repeatedly and after a failure.
+   * Asks the writer to finish queued writes, bring DuckDB up to date and close it, then
+   * waits for both threads to end. Safe to call repeatedly and after a failure.
    */
   close(): Promise<void> {
     this.#closing ??= this.#shutDown();
@@ -131,20 +139,26 @@ export class WriterLink extends PortLink implements ExitClosable {
   }
 
   closeAtExit(): void {
-    if (this.#gone || Atomics.load(this.slots, Slot.WORKER_STATE) !== WorkerState.RUNNING) return;
-    this.port.postMessage({ kind: 'close', id: this.nextId() } satisfies MainToWorker);
+    if (this.#gone) return;
+    if (Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.RUNNING) {
+      this.port.postMessage({ kind: 'close', id: this.nextId() } satisfies MainToWorker);
+      ringDoorbell(this.slots);
+    } else {
+      Atomics.store(this.slots, Slot.STOP_STORE, 1);
+    }
     const deadline = performance.now() + EXIT_CLOSE_MS;
     for (;;) {
       const seen = Atomics.load(this.reply, REPLY_SEQ);
-      const state = Atomics.load(this.slots, Slot.WORKER_STATE);
-      if (state !== WorkerState.RUNNING && Atomics.load(this.slots, Slot.DUCKDB_CALLS) === 0) return;
+      const store = Atomics.load(this.slots, Slot.STORE_STATE);
+      const storeDone = store !== WorkerState.RUNNING && store !== WorkerState.STARTING;
+      if (storeDone && Atomics.load(this.slots, Slot.DUCKDB_CALLS) === 0) return;
       const left = deadline - performance.now();
       if (left <= 0) return;
       Atomics.wait(this.reply, REPLY_SEQ, seen, Math.min(WAIT_SLICE_MS, left));
     }
   }
 
-  // Close's own request may see the worker reach CLOSED before its reply is read; any
+  // Close's own request may see the writer reach CLOSED before its reply is read; any
   // other problem (a hung or dead writer) must still fail it, or close() would never settle.
   protected override shouldFailOn(problem: CatalogError): boolean {
     return this.#closing === undefined || !(problem instanceof CatalogClosedError);
@@ -165,17 +179,7 @@ export class WriterLink extends PortLink implements ExitClosable {
         closeError = error;
       }
     }
-    // A ref'd timer: the worker is unref'd, and an awaited close must not let the process
-    // exit before the thread has ended.
-    let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      this.#exited.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(resolve, this.#options.timeoutMs, false);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!exited) await abandonWorker(this.#worker, this.slots);
+    if (!(await exitWithin(this.#exited, this.#options.timeoutMs))) await abandon(this.#threads, this.slots);
     unguard(this);
     this.stopWatchdog();
     this.port.close();
@@ -183,9 +187,69 @@ export class WriterLink extends PortLink implements ExitClosable {
   }
 }
 
-// A worker that will not end: terminate it only when no DuckDB call is in flight,
-// because that would abort the process; otherwise leave it unref'd.
-async function abandonWorker(worker: Worker, slots: Int32Array): Promise<void> {
-  if (Atomics.load(slots, Slot.DUCKDB_CALLS) === 0) await worker.terminate();
-  else worker.unref();
+function startThreads(
+  path: string,
+  options: ResolvedOptions,
+  slots: Int32Array,
+  reply: Int32Array,
+  ownerPort: MessagePort,
+  between: MessageChannel,
+): WriterThreads {
+  const memory = path === ':memory:';
+  const ackAfter: AckPoint = memory ? 'plan' : options.commit === 'journal' ? 'journal' : 'store';
+  const journalConfig: JournalThreadConfig = {
+    path,
+    readOnly: options.readOnly,
+    journal: options.journal && !memory,
+    ackAfter,
+    maxLagRows: options.maxLagRows,
+    maxLagMs: options.maxLagMs,
+    compactAfterBytes: options.compactAfterBytes,
+    slots,
+    reply,
+    port: ownerPort,
+    storePort: between.port1,
+    ...(options.trace === undefined ? {} : { trace: options.trace }),
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+  };
+  const storeConfig: StoreThreadConfig = {
+    path,
+    readOnly: options.readOnly,
+    duckdbThreads: options.duckdbThreads,
+    slots,
+    port: between.port2,
+    applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 4)) : 0),
+  };
+  // execArgv: [] — the threads run compiled JavaScript of their own; the parent's flags
+  // (--input-type, loaders, --eval) are not theirs.
+  const store = new Worker(STORE_URL, { workerData: storeConfig, transferList: [between.port2], execArgv: [] });
+  const journal = new Worker(JOURNAL_URL, { workerData: journalConfig, transferList: [ownerPort, between.port1], execArgv: [] });
+  return { journal, store };
+}
+
+async function exitWithin(exited: Promise<unknown>, ms: number): Promise<boolean> {
+  // A ref'd timer: the threads are unref'd, and an awaited close must not let the process
+  // exit before they have ended.
+  let timer: NodeJS.Timeout | undefined;
+  const done = await Promise.race([exited.then(() => true), new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)))]);
+  clearTimeout(timer);
+  return done;
+}
+
+function waitForExits(threads: WriterThreads): Promise<unknown> {
+  return Promise.all([threads.journal, threads.store].map((worker) => (worker.threadId === -1 ? undefined : once(worker, 'exit'))));
+}
+
+/**
+ * Writer threads that will not end. The journal thread holds no DuckDB state and can be
+ * terminated at once; the store thread is told to close DuckDB itself, and is terminated
+ * only when no DuckDB call is in flight (that would abort the process), else left unref'd.
+ */
+async function abandon(threads: WriterThreads, slots: Int32Array): Promise<void> {
+  Atomics.store(slots, Slot.STOP_STORE, 1);
+  await threads.journal.terminate();
+  const storeExited = threads.store.threadId === -1 ? Promise.resolve() : once(threads.store, 'exit');
+  if (await exitWithin(storeExited, STORE_STOP_MS)) return;
+  if (Atomics.load(slots, Slot.DUCKDB_CALLS) === 0) await threads.store.terminate();
+  else threads.store.unref();
 }

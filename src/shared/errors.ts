@@ -13,6 +13,7 @@ export const ErrorCode = {
   LOCKED: 'ERR_CATALOG_LOCKED',
   READ_ONLY: 'ERR_CATALOG_READ_ONLY',
   STORAGE: 'ERR_CATALOG_STORAGE',
+  CORRUPT: 'ERR_CATALOG_CORRUPT',
 } as const;
 
 export type CatalogErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -124,6 +125,18 @@ export class CatalogStorageError extends CatalogError {
   }
 }
 
+/**
+ * Acknowledged writes cannot be read back: the journal is damaged where DuckDB's file does
+ * not hold the same writes (or the file is gone too). Nothing was changed; the message
+ * says which records are unreadable.
+ */
+export class CatalogCorruptError extends CatalogError {
+  declare readonly code: 'ERR_CATALOG_CORRUPT';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(ErrorCode.CORRUPT, message, options);
+  }
+}
+
 for (const ctor of [
   CatalogExistsError,
   CatalogNotFoundError,
@@ -134,6 +147,7 @@ for (const ctor of [
   CatalogLockedError,
   CatalogReadOnlyError,
   CatalogStorageError,
+  CatalogCorruptError,
 ]) {
   Object.defineProperty(ctor.prototype, 'name', { value: ctor.name, configurable: true });
 }

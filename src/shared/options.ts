@@ -46,6 +46,26 @@ export interface CatalogOptions {
    */
   journal?: boolean;
   /**
+   * When a write is acknowledged. `'journal'`: once its record is in `<file>.journal` and
+   * fdatasync'ed (one flush); DuckDB's table is brought up to date behind it, at most
+   * `maxLagRows` / `maxLagMs` behind. `'duckdb'`: once DuckDB has committed it as well, so
+   * the DuckDB file itself is current at every acknowledgement (slower: two flushes).
+   * @default 'journal' ('duckdb' when `journal` is false)
+   */
+  commit?: 'journal' | 'duckdb';
+  /**
+   * With `commit: 'journal'`: most rows DuckDB may be behind the journal. Past it, new
+   * writes wait for DuckDB to catch up (backpressure) instead of growing memory and replay time.
+   * @default 10000
+   */
+  maxLagRows?: number;
+  /**
+   * With `commit: 'journal'`: most milliseconds the oldest write not yet in DuckDB may wait.
+   * Past it, new writes wait for DuckDB to catch up.
+   * @default 1000
+   */
+  maxLagMs?: number;
+  /**
    * DuckDB `threads` setting of the writer's own instance. One thread measured the lowest
    * p99 commit latency for this single-writer workload.
    * @default 1
@@ -53,7 +73,17 @@ export interface CatalogOptions {
   duckdbThreads?: number;
 }
 
-export type ResolvedOptions = Readonly<Required<CatalogOptions>> & { readonly faults?: FaultPlan };
+/** Test and bench hooks, reached through `Symbol.for('duckcat.*')` keys in the options. */
+export interface HiddenOptions {
+  readonly faults?: FaultPlan;
+  readonly trace?: Float64Array;
+  /** Overrides how long the store thread gathers batches before a DuckDB apply (tests hold DuckDB behind with it). */
+  readonly applyDelayMs?: number;
+  /** Journal bytes after which it is sealed and compacted. */
+  readonly compactAfterBytes: number;
+}
+
+export type ResolvedOptions = Readonly<Required<CatalogOptions>> & HiddenOptions;
 
 export const DEFAULT_OPTIONS: Readonly<Required<CatalogOptions>> = Object.freeze({
   timeoutMs: 10_000,
@@ -64,9 +94,20 @@ export const DEFAULT_OPTIONS: Readonly<Required<CatalogOptions>> = Object.freeze
   maxDefinitionBytes: 1_048_576,
   duckdbThreads: 1,
   journal: true,
+  commit: 'journal',
+  maxLagRows: 10_000,
+  maxLagMs: 1_000,
 });
 
+/** Seal and compact the journal after this many bytes of records. */
+export const COMPACT_AFTER_BYTES = 4 * 1024 * 1024;
+
+const HIDDEN_DEFAULTS: HiddenOptions = Object.freeze({ compactAfterBytes: COMPACT_AFTER_BYTES });
+
 const kFaults = Symbol.for('duckcat.faults');
+const kTrace = Symbol.for('duckcat.trace');
+const kApplyDelayMs = Symbol.for('duckcat.applyDelayMs');
+const kCompactAfterBytes = Symbol.for('duckcat.compactAfterBytes');
 
 const MISSPELLINGS: Readonly<Record<string, string>> = {
   readonly: 'readOnly',
@@ -76,14 +117,18 @@ const MISSPELLINGS: Readonly<Record<string, string>> = {
   threads: 'duckdbThreads',
 };
 
-const POSITIVE_INTEGERS = ['timeoutMs', 'hangTimeoutMs', 'openTimeoutMs', 'maxNameBytes', 'maxDefinitionBytes', 'duckdbThreads'] as const;
+const POSITIVE_INTEGERS = ['timeoutMs', 'hangTimeoutMs', 'openTimeoutMs', 'maxNameBytes', 'maxDefinitionBytes', 'duckdbThreads', 'maxLagRows', 'maxLagMs'] as const;
+
+/** Node clamps a longer timer to 1 ms, so a longer wait would end at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+const TIMERS = ['timeoutMs', 'hangTimeoutMs', 'openTimeoutMs', 'maxLagMs'] as const;
 
 /**
  * Applies defaults and validates every option.
  * @throws {CatalogInvalidError} naming the option (`options.timeoutMs`, ...).
  */
 export function resolveOptions(options: unknown): ResolvedOptions {
-  if (options === undefined) return DEFAULT_OPTIONS;
+  if (options === undefined) return Object.freeze({ ...DEFAULT_OPTIONS, ...HIDDEN_DEFAULTS });
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new CatalogInvalidError('options', 'must be an object');
   }
@@ -93,7 +138,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     if (fix !== undefined) throw new CatalogInvalidError(`options.${key}`, `unknown option, did you mean "${fix}"?`);
     if (!(key in DEFAULT_OPTIONS)) throw new CatalogInvalidError(`options.${key}`, 'unknown option');
   }
-  const resolved: Record<string, unknown> = { ...DEFAULT_OPTIONS };
+  const resolved: Record<string, unknown> = { ...DEFAULT_OPTIONS, ...HIDDEN_DEFAULTS };
   for (const key of POSITIVE_INTEGERS) {
     const value = given[key];
     if (value === undefined) continue;
@@ -102,11 +147,25 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     }
     resolved[key] = value;
   }
+  for (const key of TIMERS) {
+    if ((resolved[key] as number) > MAX_TIMER_MS) throw new CatalogInvalidError(`options.${key}`, `must be at most ${MAX_TIMER_MS} ms, got ${String(resolved[key])}`);
+  }
   for (const key of ['readOnly', 'journal'] as const) {
     if (given[key] === undefined) continue;
     if (typeof given[key] !== 'boolean') throw new CatalogInvalidError(`options.${key}`, 'must be a boolean');
     resolved[key] = given[key];
   }
+  resolved.commit = resolveCommit(given.commit, resolved.journal as boolean);
   if (given[kFaults] !== undefined) resolved.faults = given[kFaults];
+  if (given[kTrace] instanceof Float64Array) resolved.trace = given[kTrace];
+  if (typeof given[kApplyDelayMs] === 'number') resolved.applyDelayMs = given[kApplyDelayMs];
+  if (typeof given[kCompactAfterBytes] === 'number') resolved.compactAfterBytes = given[kCompactAfterBytes];
   return Object.freeze(resolved) as unknown as ResolvedOptions;
+}
+
+function resolveCommit(value: unknown, journal: boolean): 'journal' | 'duckdb' {
+  if (value === undefined) return journal ? 'journal' : 'duckdb';
+  if (value !== 'journal' && value !== 'duckdb') throw new CatalogInvalidError('options.commit', `must be 'journal' or 'duckdb', got ${String(value)}`);
+  if (value === 'journal' && !journal) throw new CatalogInvalidError('options.commit', "'journal' needs the journal: with journal: false writes are acknowledged by DuckDB ('duckdb')");
+  return value;
 }

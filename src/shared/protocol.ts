@@ -76,8 +76,29 @@ export interface WriterStats {
   readonly refusedOps: number;
   readonly meanBatchSize: number;
   readonly largestBatch: number;
-  /** Of the last 1024 commits, DuckDB and journal together, in microseconds. */
+  /**
+   * Of the last 1024 acknowledged batches, the time from planning to durable (the journal's
+   * write + fdatasync; with `commit: 'duckdb'`, DuckDB's commit too), in microseconds.
+   */
   readonly commitLatencyUs: { readonly p50: number; readonly p99: number; readonly max: number };
+  /** How far DuckDB is behind the journal right now. Zero rows once it caught up. */
+  readonly lag: LagStats;
+  /** DuckDB applies of journaled batches: how many, how many rows each, how long (µs, last 1024). */
+  readonly applies: { readonly count: number; readonly meanRows: number; readonly latencyUs: { readonly p50: number; readonly p99: number; readonly max: number } };
+}
+
+/** The distance between what was acknowledged (journaled) and what DuckDB holds. */
+export interface LagStats {
+  /** Rows journaled but not yet committed in DuckDB. */
+  readonly rows: number;
+  /** Age of the oldest batch DuckDB has not committed yet, in ms (0 when caught up). */
+  readonly ms: number;
+  /** Sequence number of the newest journaled (acknowledged) batch. */
+  readonly journaledSeq: number;
+  /** Sequence number of the newest batch DuckDB has committed. */
+  readonly appliedSeq: number;
+  /** Times a write waited because the lag reached `maxLagRows` or `maxLagMs`. */
+  readonly backpressureWaits: number;
 }
 
 /** An error as it crosses the thread boundary: structured clone drops custom fields. */
@@ -95,11 +116,19 @@ export type Reply =
 
 /** What `Catalog.open` had to repair, if anything. */
 export interface RecoveryReport {
-  /** Why recovery ran. */
+  /**
+   * What open found: `rolled-forward` (journaled batches DuckDB had not applied yet, the
+   * normal state after a crash), `file-behind` (DuckDB lost committed batches, e.g. its
+   * WAL), `file-missing`, `file-damaged` (renamed aside, rebuilt from the journal),
+   * `journal-damaged` (the journal lost records DuckDB still held; it was rebuilt from the
+   * file and the damaged one kept aside).
+   */
+  readonly kind: 'rolled-forward' | 'file-behind' | 'file-missing' | 'file-damaged' | 'journal-damaged';
+  /** Why recovery ran, in words. */
   readonly reason: string;
   /** Damaged files renamed aside (kept, never deleted). */
   readonly damagedFiles: readonly string[];
-  /** Rows written back from the journal. */
+  /** Rows written back (to DuckDB from the journal, or to the journal from DuckDB). */
   readonly restoredRows: number;
 }
 
@@ -124,6 +153,8 @@ export function zipColumns(columns: Columns): Array<[string, string, number]> {
 /** First message of a worker: everything stored. */
 export interface ReadyMessage {
   readonly kind: 'ready';
+  /** The newest batch the rows reflect (COMMITTED_SEQ's value at this point). */
+  readonly seq: number;
   readonly rows: Columns;
   readonly recovery?: RecoveryReport;
 }
@@ -139,12 +170,17 @@ export interface FatalMessage {
   readonly error: WireError;
 }
 
-/** The net effect of committed batch `seq`: `jsons[i]` is null where `names[i]` was dropped. */
+/**
+ * The net effect of acknowledged batch `seq`: `jsons[i]` is null where `names[i]` was
+ * dropped. It carries the receiving party's replies for that batch, so a writer finds its
+ * answer and the changes in one message.
+ */
 export interface ChangesMessage {
   readonly kind: 'changes';
   readonly seq: number;
   readonly names: readonly string[];
   readonly jsons: ReadonlyArray<string | null>;
+  readonly replies?: readonly Reply[];
 }
 
 /** A new party's first message from the writer: every stored row as of batch `seq`. */
@@ -175,25 +211,104 @@ export interface RepliesMessage {
 
 export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
 
-/** What the worker is started with (workerData). */
-export interface WriterConfig {
+/** When a write is acknowledged. */
+export type AckPoint =
+  /** Once its journal record is fdatasync'ed; DuckDB is brought up to date behind it. */
+  | 'journal'
+  /** Once DuckDB has committed it too (and the journal, when there is one). */
+  | 'store'
+  /** At once: a ':memory:' catalog, where nothing is durable. */
+  | 'plan';
+
+/** What the journal thread is started with (workerData). */
+export interface JournalThreadConfig {
   /** Absolute path of the catalog file, or ':memory:'. */
   readonly path: string;
   readonly readOnly: boolean;
+  /** Keep `<file>.journal*` (false: roll an existing one forward into DuckDB, then remove it). */
   readonly journal: boolean;
-  readonly duckdbThreads: number;
+  readonly ackAfter: AckPoint;
+  readonly maxLagRows: number;
+  readonly maxLagMs: number;
+  readonly compactAfterBytes: number;
   readonly slots: Int32Array;
   /** The owner's reply counter. */
   readonly reply: Int32Array;
+  /** The owner's port. */
   readonly port: MessagePort;
+  /** The store thread's port. */
+  readonly storePort: MessagePort;
+  readonly trace?: Float64Array;
   readonly faults?: FaultPlan;
 }
+
+/** What the store thread (the one that owns DuckDB) is started with (workerData). */
+export interface StoreThreadConfig {
+  readonly path: string;
+  readonly readOnly: boolean;
+  readonly duckdbThreads: number;
+  readonly slots: Int32Array;
+  /** The journal thread's port. */
+  readonly port: MessagePort;
+  /**
+   * How long to gather acknowledged batches before one DuckDB apply: fewer, larger
+   * transactions cost the callers' CPU less. 0 when callers wait for DuckDB (`commit: 'duckdb'`).
+   */
+  readonly applyWindowMs: number;
+}
+
+/** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */
+export type ApplyRow = readonly [string, string | null, number, boolean];
+
+/** Journal thread → store thread. */
+export type JournalToStore =
+  /** Apply batch `seq` (rows flagged with whether the name was stored before it). */
+  | { readonly kind: 'apply'; readonly seq: number; readonly rows: readonly ApplyRow[] }
+  /** Roll journaled rows forward after a crash: upserts and deletes, then record `seq`. */
+  | { readonly kind: 'replay'; readonly seq: number; readonly rows: ReadonlyArray<readonly [string, string | null, number]> }
+  /** Make the table equal `rows` (load, diff, one transaction), then record `seq`. */
+  | { readonly kind: 'reconcile'; readonly seq: number; readonly rows: Columns }
+  /** Send every stored row. */
+  | { readonly kind: 'load' }
+  /** The file did not open: rename it aside and start a fresh one. */
+  | { readonly kind: 'rebuild' }
+  | { readonly kind: 'checkpoint'; readonly id: number; readonly upTo: number }
+  /** Write `<file>.snapshot` from DuckDB once it holds batch `atLeast`. */
+  | { readonly kind: 'snapshot'; readonly atLeast: number }
+  /** Make `<file>.journal.next`, zero-filled to `bytes`, for the journal thread's next seal. */
+  | { readonly kind: 'prepare-log'; readonly bytes: number }
+  /** Apply everything up to `upTo`, close DuckDB and end. */
+  | { readonly kind: 'close'; readonly upTo: number };
+
+/** Store thread → journal thread. */
+export type StoreToJournal =
+  | {
+      readonly kind: 'opened';
+      /** The journal position DuckDB's table reflects; null when the file records none. */
+      readonly appliedSeq: number | null;
+      readonly hasRows: boolean;
+      /** The file did not exist before this open. */
+      readonly created: boolean;
+      readonly damagedFiles: readonly string[];
+    }
+  | { readonly kind: 'open-failed'; readonly error: WireError; readonly damaged: boolean }
+  | { readonly kind: 'applied'; readonly seq: number; readonly rows: number; readonly ms: number }
+  | { readonly kind: 'apply-failed'; readonly seq: number; readonly error: WireError }
+  | { readonly kind: 'rows'; readonly rows: Columns; readonly appliedSeq: number | null }
+  | { readonly kind: 'reconciled'; readonly changed: number }
+  | { readonly kind: 'checkpointed'; readonly id: number; readonly error?: WireError }
+  | { readonly kind: 'snapshotted'; readonly seq: number; readonly error?: WireError }
+  | { readonly kind: 'log-prepared'; readonly error?: WireError }
+  | { readonly kind: 'closed'; readonly error?: WireError }
+  /** A process connected to `<file>.sock`: serve it as a party on `port`. */
+  | { readonly kind: 'client'; readonly port: MessagePort; readonly reply: Int32Array };
 
 /**
  * Test-only fault injection: after `afterWrites` successful write batches the worker
  * misbehaves at `at`. Reached through `Symbol.for('duckcat.faults')` in the open options.
  */
 export interface FaultPlan {
+  /** Journaled batches before the fault trips. */
   readonly afterWrites: number;
   readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
   readonly at: 'before-commit' | 'after-commit';

@@ -1,4 +1,5 @@
 import {
+  CatalogCorruptError,
   CatalogError,
   CatalogExistsError,
   CatalogInvalidError,
@@ -52,6 +53,8 @@ export function fromWireError(wire: WireError, path = ''): CatalogError {
       return new CatalogWriterExitedError(wire.message, options);
     case ErrorCode.STORAGE:
       return new CatalogStorageError(wire.message, options);
+    case ErrorCode.CORRUPT:
+      return new CatalogCorruptError(wire.message, options);
     default:
       return new CatalogError(wire.code, wire.message, options);
   }

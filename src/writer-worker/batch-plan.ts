@@ -1,5 +1,6 @@
-import { CatalogExistsError, CatalogNotFoundError } from '../shared/errors.js';
-import { WriteOp, type Reply, type WriteRequest } from '../shared/protocol.js';
+import { CatalogExistsError, CatalogInvalidError, CatalogNotFoundError } from '../shared/errors.js';
+import { WriteOp, type ApplyRow, type Reply, type WriteRequest } from '../shared/protocol.js';
+import type { JournalRow } from './journal-format.js';
 import { toWireError } from '../shared/wire-error.js';
 
 /** [name, json, version] */
@@ -11,7 +12,7 @@ export interface Stored {
   readonly version: number;
 }
 
-/** Every stored row: the writer's own copy of the table, so new clients get a snapshot. */
+/** Every stored row: the journal thread's copy of the catalog, so new clients get a snapshot. */
 export type VersionIndex = Map<string, Stored>;
 
 /** Row changes to make in one transaction. The three sets are disjoint. */
@@ -41,6 +42,22 @@ export interface BatchPlan extends Changes {
  * commits — without ever running a failing statement inside the transaction, where
  * DuckDB would turn the COMMIT into a silent rollback.
  */
+/** The batch's net effect as one journal record's rows. */
+export function journalRows(plan: Changes): JournalRow[] {
+  const rows: JournalRow[] = [...plan.inserts, ...plan.updates];
+  for (const name of plan.deletes) rows.push([name, null, 0]);
+  return rows;
+}
+
+/** The batch's net effect for DuckDB, each row flagged with whether the name was stored before. */
+export function applyRows(plan: Changes): ApplyRow[] {
+  const rows: ApplyRow[] = [];
+  for (const [name, json, version] of plan.inserts) rows.push([name, json, version, false]);
+  for (const [name, json, version] of plan.updates) rows.push([name, json, version, true]);
+  for (const name of plan.deletes) rows.push([name, null, 0, true]);
+  return rows;
+}
+
 export function planBatch(index: ReadonlyMap<string, Stored>, requests: readonly WriteRequest[]): BatchPlan {
   const overlay = new Map<string, Stored | null>();
   const versionOf = (name: string): number | undefined => {
@@ -60,6 +77,8 @@ export function planBatch(index: ReadonlyMap<string, Stored>, requests: readonly
         if (current === undefined) return refused(request, new CatalogNotFoundError(request.name));
         overlay.set(request.name, null);
         return { kind: 'reply', id: request.id, ok: true, version: current };
+      default:
+        return refused(request, new CatalogInvalidError('request.op', `unknown op ${String((request as { op: unknown }).op)}`));
     }
   });
   const inserts: Row[] = [];

@@ -36,6 +36,8 @@ export class Faults {
           // a stuck event loop: the heartbeat stops
         }
       case 'hang-async':
+        // An await that never ends, as on I/O that never completes: the handle keeps the thread alive.
+        setInterval(() => undefined, 1_000);
         return new Promise(() => undefined);
     }
   }

@@ -1,4 +1,4 @@
-import type { MessagePort } from 'node:worker_threads';
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { WorkerToMain } from '../shared/protocol.js';
 import { wakeParty } from '../shared/slots.js';
 
@@ -10,31 +10,73 @@ export interface Party {
   close(): void;
 }
 
-/** A party in this process, reached over a MessagePort with an Atomics reply counter. */
-export function portParty(port: MessagePort, reply: Int32Array, onMessage: (message: unknown) => void, onClose: () => void): Party {
-  port.on('message', onMessage);
-  // A client that closes its port (or whose thread ends) stops receiving changes.
-  port.on('close', onClose);
-  return {
-    send: (message) => port.postMessage(message),
-    wake: () => wakeParty(reply),
-    close: () => port.close(),
-  };
+/**
+ * A party of the journal thread, reached over a MessagePort with an Atomics reply counter.
+ * Its requests are read with receiveMessageOnPort; the port's 'close' event (delivered
+ * while the journal thread lets its event loop turn) marks it gone.
+ */
+export class PortParty implements Party {
+  readonly #port: MessagePort;
+  readonly #reply: Int32Array;
+  /** The owning Catalog: the only party that may close the catalog or add parties. */
+  readonly owner: boolean;
+  #gone = false;
+
+  constructor(port: MessagePort, reply: Int32Array, owner: boolean) {
+    this.#port = port;
+    this.#reply = reply;
+    this.owner = owner;
+    port.on('close', () => (this.#gone = true));
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  /** Every request this party has sent since the last call. */
+  receive(): unknown[] {
+    const messages: unknown[] = [];
+    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      messages.push(received.message);
+    }
+    return messages;
+  }
+
+  send(message: WorkerToMain): void {
+    if (!this.#gone) this.#port.postMessage(message);
+  }
+
+  wake(): void {
+    wakeParty(this.#reply);
+  }
+
+  close(): void {
+    this.#gone = true;
+    this.#port.close();
+  }
 }
 
 /** Everyone who receives the change stream. */
-export class Parties {
-  readonly #all = new Set<Party>();
+export class Parties<P extends Party = Party> {
+  readonly #all = new Set<P>();
 
   get size(): number {
     return this.#all.size;
   }
 
-  add(party: Party): void {
+  [Symbol.iterator](): IterableIterator<P> {
+    return this.#all.values();
+  }
+
+  has(party: P): boolean {
+    return this.#all.has(party);
+  }
+
+  add(party: P): void {
     this.#all.add(party);
   }
 
-  delete(party: Party): void {
+  delete(party: P): void {
     this.#all.delete(party);
   }
 

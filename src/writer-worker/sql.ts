@@ -11,7 +11,26 @@ CREATE TABLE IF NOT EXISTS ${TABLE} (
   definition JSON NOT NULL,
   version BIGINT NOT NULL,
   updated_at TIMESTAMPTZ NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${SCHEMA_NAME}._journal_position (
+  id INTEGER PRIMARY KEY,
+  applied_seq BIGINT NOT NULL
 );`;
+
+/**
+ * The journal position the table reflects, written in the same transaction as the rows:
+ * after any crash, the rows and the position agree, so open knows exactly which
+ * journaled batches DuckDB still lacks.
+ */
+export const SELECT_APPLIED_SEQ = `SELECT applied_seq::BIGINT FROM ${SCHEMA_NAME}._journal_position WHERE id = 1`;
+
+export const SET_APPLIED_SEQ = `INSERT OR REPLACE INTO ${SCHEMA_NAME}._journal_position VALUES (1, $1)`;
+
+export const HAS_ROWS = `SELECT EXISTS (SELECT 1 FROM ${TABLE}) AS has_rows`;
+
+export const UPSERT_MANY = `
+INSERT OR REPLACE INTO ${TABLE}
+SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::JSON, unnest($3::INTEGER[]), now()`;
 
 export const TABLE_EXISTS = `
 SELECT count(*)::INTEGER AS n FROM duckdb_tables()

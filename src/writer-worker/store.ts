@@ -12,9 +12,21 @@ import {
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
 import { emptyColumns, type Columns } from '../shared/protocol.js';
-import type { Changes, Row } from './batch-plan.js';
+import type { Row } from './batch-plan.js';
 import { InFlight } from './in-flight.js';
 import * as sql from './sql.js';
+
+/** Row changes to make in one transaction. The sets are disjoint by name. */
+export interface StoreChanges {
+  /** Names not stored before. */
+  readonly inserts: readonly Row[];
+  /** Names stored before and still present. */
+  readonly updates: readonly Row[];
+  /** Names stored before and now absent. */
+  readonly deletes: readonly string[];
+  /** Names whose prior state is unknown (a roll-forward after a crash): insert or replace. */
+  readonly upserts?: readonly Row[];
+}
 
 const CONFLICT_RETRIES = 3;
 const CONFLICT_BACKOFF_MS = 5;
@@ -24,6 +36,8 @@ interface Statements {
   readonly deleteOne: DuckDBPreparedStatement;
   readonly deleteMany: DuckDBPreparedStatement;
   readonly updateMany: DuckDBPreparedStatement;
+  readonly upsertMany: DuckDBPreparedStatement;
+  readonly setAppliedSeq: DuckDBPreparedStatement;
 }
 
 /** The writer's DuckDB instance and its one connection. Only the writer worker creates it. */
@@ -75,6 +89,8 @@ export class Store {
           deleteOne: await prepare(sql.DELETE_ONE),
           deleteMany: await prepare(sql.DELETE_MANY),
           updateMany: await prepare(sql.UPDATE_MANY),
+          upsertMany: await prepare(sql.UPSERT_MANY),
+          setAppliedSeq: await prepare(sql.SET_APPLIED_SEQ),
         };
       }
       return new Store(instance, connection, statements, inFlight);
@@ -85,10 +101,26 @@ export class Store {
     }
   }
 
+  /**
+   * The journal position the table reflects (null when the file records none: a new or
+   * rebuilt file, or one written before positions were kept) and whether it holds rows.
+   */
+  async position(): Promise<{ appliedSeq: number | null; hasRows: boolean }> {
+    if (!(await this.#tableExists())) return { appliedSeq: null, hasRows: false };
+    const hasRows = (await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.HAS_ROWS))).getRows()[0]?.[0] === true;
+    try {
+      const reader = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.SELECT_APPLIED_SEQ));
+      const value = reader.getRows()[0]?.[0];
+      return { appliedSeq: value === undefined || value === null ? null : Number(value), hasRows };
+    } catch {
+      // A read-only open of a file from before positions were kept has no such table.
+      return { appliedSeq: null, hasRows };
+    }
+  }
+
   /** Every stored row. */
   async loadAll(): Promise<Columns> {
-    const exists = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.TABLE_EXISTS));
-    if (exists.getRows()[0]?.[0] === 0) return emptyColumns();
+    if (!(await this.#tableExists())) return emptyColumns();
     const reader = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.SELECT_ALL));
     const columns = reader.getColumns() as [string[], string[], number[]] | [];
     if (columns.length === 0) return emptyColumns();
@@ -97,18 +129,19 @@ export class Store {
   }
 
   /**
-   * Makes a set of changes durable in one transaction. A single kind of change is one
-   * autocommit statement (or one appender flush); mixed kinds run in BEGIN … COMMIT, with
-   * ROLLBACK only when a statement failed. Transaction conflicts are retried, bounded.
+   * Makes a set of changes durable in one transaction (BEGIN … COMMIT, ROLLBACK only when a
+   * statement failed), together with the journal position `seq` they bring the table to
+   * (undefined: the caller records it later with {@link recordPosition}).
+   * Transaction conflicts are retried, bounded.
    * @throws {CatalogStorageError} when DuckDB refuses; nothing of the changes is stored then.
    */
-  async commit(changes: Changes): Promise<void> {
-    const kinds = [changes.inserts, changes.updates, changes.deletes].filter((part) => part.length > 0).length;
-    if (kinds === 0) return;
+  async commit(changes: StoreChanges, seq: number | undefined): Promise<void> {
+    const kinds = [changes.inserts, changes.updates, changes.deletes, changes.upserts ?? []].filter((part) => part.length > 0).length;
     for (let attempt = 0; ; attempt++) {
       try {
-        if (kinds === 1) await this.#apply(changes);
-        else await this.#inTransaction(changes);
+        // One kind of change and no position: one autocommit statement (or appender flush).
+        if (seq === undefined && kinds <= 1) await this.#apply(changes);
+        else await this.#inTransaction(changes, seq);
         return;
       } catch (error) {
         if (attempt < CONFLICT_RETRIES && isTransactionConflict(messageOf(error))) {
@@ -120,10 +153,25 @@ export class Store {
     }
   }
 
-  async #inTransaction(changes: Changes): Promise<void> {
+  /**
+   * Records the journal position the table reflects, on its own. Safe to lag behind the
+   * rows: a roll-forward from an older position replays batches as upserts, which is idempotent.
+   */
+  async recordPosition(seq: number): Promise<void> {
+    const statements = this.#writable();
+    statements.setAppliedSeq.bindBigInt(1, BigInt(seq));
+    await this.#inFlight.run(() => statements.setAppliedSeq.run());
+  }
+
+  async #inTransaction(changes: StoreChanges, seq: number | undefined): Promise<void> {
+    const statements = this.#writable();
     await this.#inFlight.run(() => this.#connection.run('BEGIN TRANSACTION'));
     try {
       await this.#apply(changes);
+      if (seq !== undefined) {
+        statements.setAppliedSeq.bindBigInt(1, BigInt(seq));
+        await this.#inFlight.run(() => statements.setAppliedSeq.run());
+      }
     } catch (error) {
       await this.#inFlight.run(() => this.#connection.run('ROLLBACK')).catch(() => undefined);
       throw error;
@@ -131,7 +179,7 @@ export class Store {
     await this.#inFlight.run(() => this.#connection.run('COMMIT'));
   }
 
-  async #apply(changes: Changes): Promise<void> {
+  async #apply(changes: StoreChanges): Promise<void> {
     const statements = this.#writable();
     if (changes.deletes.length === 1) {
       statements.deleteOne.bindVarchar(1, changes.deletes[0]!);
@@ -153,7 +201,37 @@ export class Store {
       statements.updateMany.bindList(3, listValue(rows.map((row) => row[2])), LIST(INTEGER));
       await this.#inFlight.run(() => statements.updateMany.run());
     }
+    const upserts = changes.upserts ?? [];
+    if (upserts.length > 0) {
+      statements.upsertMany.bindList(1, listValue(upserts.map((row) => row[0])), LIST(VARCHAR));
+      statements.upsertMany.bindList(2, listValue(upserts.map((row) => row[1])), LIST(VARCHAR));
+      statements.upsertMany.bindList(3, listValue(upserts.map((row) => row[2])), LIST(INTEGER));
+      await this.#inFlight.run(() => statements.upsertMany.run());
+    }
     if (changes.inserts.length > 0) await this.#append(changes.inserts);
+  }
+
+  /**
+   * Streams every row as of one consistent moment, on a connection of its own so commits
+   * go on meanwhile. Returns the journal position that moment reflects.
+   */
+  async readConsistent(onStart: (position: number) => void, onRows: (names: string[], jsons: string[], versions: number[]) => void): Promise<number> {
+    const reader = await this.#inFlight.run(() => this.#instance.connect());
+    try {
+      await this.#inFlight.run(() => reader.run('BEGIN TRANSACTION'));
+      const value = (await this.#inFlight.run(() => reader.runAndReadAll(sql.SELECT_APPLIED_SEQ))).getRows()[0]?.[0];
+      const position = value === undefined || value === null ? 0 : Number(value);
+      onStart(position);
+      const result = await this.#inFlight.run(() => reader.stream(sql.SELECT_ALL));
+      for (let chunk = await this.#inFlight.run(() => result.fetchChunk()); chunk !== null && chunk.rowCount > 0; chunk = await this.#inFlight.run(() => result.fetchChunk())) {
+        const [names, jsons, versions] = chunk.getColumns() as [string[], string[], number[]];
+        onRows(names, jsons, versions);
+      }
+      await this.#inFlight.run(() => reader.run('COMMIT'));
+      return position;
+    } finally {
+      reader.closeSync();
+    }
   }
 
   async #append(rows: readonly Row[]): Promise<void> {
@@ -211,6 +289,11 @@ export class Store {
     }
     this.#connection.closeSync();
     this.#instance.closeSync();
+  }
+
+  async #tableExists(): Promise<boolean> {
+    const exists = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.TABLE_EXISTS));
+    return exists.getRows()[0]?.[0] !== 0;
   }
 
   #writable(): Statements {

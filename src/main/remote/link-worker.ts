@@ -31,7 +31,7 @@ readLines(socket, (line) => {
   const message = JSON.parse(line) as WorkerToMain;
   port.postMessage(message);
   if (message.kind === 'changes') Atomics.store(slots, Slot.COMMITTED_SEQ, message.seq);
-  if (message.kind !== 'changes') wakeParty(reply);
+  if (message.kind !== 'changes' || message.replies !== undefined) wakeParty(reply);
 });
 port.on('message', (request: unknown) => socket.write(`${JSON.stringify(request)}\n`));
 

@@ -1,0 +1,53 @@
+import type { ApplyRow } from '../shared/protocol.js';
+import type { Row } from './batch-plan.js';
+import type { StoreChanges } from './store.js';
+
+interface QueuedBatch {
+  readonly seq: number;
+  readonly rows: readonly ApplyRow[];
+}
+
+/**
+ * The store thread's queue of acknowledged batches not yet in DuckDB. Everything queued
+ * when an apply starts goes into one transaction — batches as large as the backlog — with
+ * each name's net effect: its final state, and whether it was stored before the first
+ * batch that touched it.
+ */
+export class ApplyQueue {
+  #queued: QueuedBatch[] = [];
+
+  get size(): number {
+    return this.#queued.length;
+  }
+
+  push(seq: number, rows: readonly ApplyRow[]): void {
+    this.#queued.push({ seq, rows });
+  }
+
+  /** Takes every queued batch as one set of changes; undefined when nothing is queued. */
+  takeAll(): { changes: StoreChanges; seq: number; rows: number } | undefined {
+    const batches = this.#queued;
+    if (batches.length === 0) return undefined;
+    this.#queued = [];
+    const net = new Map<string, { json: string | null; version: number; existed: boolean }>();
+    let rows = 0;
+    for (const batch of batches) {
+      rows += batch.rows.length;
+      for (const [name, json, version, existed] of batch.rows) {
+        const earlier = net.get(name);
+        net.set(name, { json, version, existed: earlier === undefined ? existed : earlier.existed });
+      }
+    }
+    const inserts: Row[] = [];
+    const updates: Row[] = [];
+    const deletes: string[] = [];
+    for (const [name, { json, version, existed }] of net) {
+      if (json === null) {
+        if (existed) deletes.push(name);
+      } else {
+        (existed ? updates : inserts).push([name, json, version]);
+      }
+    }
+    return { changes: { inserts, updates, deletes }, seq: batches.at(-1)!.seq, rows };
+  }
+}

@@ -1,0 +1,184 @@
+import { rmSync } from 'node:fs';
+import { CatalogCorruptError } from '../shared/errors.js';
+import type { JournalThreadConfig, RecoveryReport, StoreToJournal } from '../shared/protocol.js';
+import { Slot } from '../shared/slots.js';
+import { fromWireError } from '../shared/wire-error.js';
+import type { Stored, VersionIndex } from './batch-plan.js';
+import type { JournalRow } from './journal-format.js';
+import { existingJournalFiles, setAside, syncDirectory } from './journal-files.js';
+import { dirname } from 'node:path';
+import { isClean, readJournalHistory, type BatchRecord, type JournalHistory } from './journal-history.js';
+import { JournalLog, logBytes } from './journal-log.js';
+import { SnapshotWriter } from './snapshot-file.js';
+import type { StoreLink } from './store-link.js';
+
+export interface OpenedCatalog {
+  /** The catalog: what every acknowledged write left. */
+  readonly index: VersionIndex;
+  /** Newest batch seq (journaled, or applied when DuckDB is ahead of a lost journal). */
+  readonly seq: number;
+  /** What DuckDB holds (its recorded journal position). */
+  readonly appliedSeq: number;
+  readonly log: JournalLog | undefined;
+  readonly recovery: RecoveryReport | undefined;
+}
+
+type Opened = Extract<StoreToJournal, { kind: 'opened' }>;
+
+/**
+ * Makes the journal and DuckDB agree, then says what the catalog holds. The journal is the
+ * truth for every batch it can read; DuckDB records, in the same transaction as its rows,
+ * the journal position it reflects. So:
+ * - journal intact, DuckDB at or behind its newest batch → the journal's state; DuckDB
+ *   gets the batches it lacks (rolled forward, or reconciled when it lost more than the log holds);
+ * - DuckDB ahead of the journal, or the journal damaged only where DuckDB already holds the
+ *   batches → DuckDB's rows plus the journal's later batches; the journal is rewritten from
+ *   them and the damaged one kept aside;
+ * - otherwise acknowledged writes are unreadable: ERR_CATALOG_CORRUPT, nothing changed.
+ * The journal is never rewritten before DuckDB provably holds what it replaces.
+ */
+export function openCatalog(config: JournalThreadConfig, store: StoreLink): OpenedCatalog {
+  const persistent = config.path !== ':memory:';
+  const history = persistent ? readJournalHistory(config.path) : undefined;
+  let opened = awaitOpen(store);
+  if (opened.kind === 'open-failed') {
+    if (!opened.damaged || history === undefined || !isClean(history)) throw fromWireError(opened.error, config.path);
+    store.send({ kind: 'rebuild' });
+    opened = awaitOpen(store);
+    if (opened.kind === 'open-failed') throw fromWireError(opened.error, config.path);
+  }
+  // An empty table that records no position holds nothing a journal batch could be missing.
+  if (opened.appliedSeq === null && !opened.hasRows) opened = { ...opened, appliedSeq: 0 };
+  if (history === undefined) return fromStore(config, store, undefined);
+  const result = decide(history, opened) === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history);
+  if (!config.journal && !config.readOnly) {
+    // The journal would go stale: once DuckDB holds everything it has, remove it.
+    store.waitWhile(() => Atomics.load(config.slots, Slot.APPLIED_SEQ) < result.seq);
+    for (const file of existingJournalFiles(config.path)) rmSync(file, { force: true });
+  }
+  return result;
+}
+
+function awaitOpen(store: StoreLink): Extract<StoreToJournal, { kind: 'opened' | 'open-failed' }> {
+  return store.waitFor(['opened', 'open-failed']);
+}
+
+function decide(history: JournalHistory, opened: Opened): 'journal' | 'store' {
+  const applied = opened.appliedSeq;
+  if (!isClean(history)) return 'store';
+  if (applied !== null && applied > history.lastSeq) return 'store';
+  // Rows written before journal positions were kept, and a journal that knows none of them.
+  if (applied === null && opened.hasRows && history.lastSeq === 0 && history.state.size === 0) return 'store';
+  return 'journal';
+}
+
+function fromJournal(config: JournalThreadConfig, store: StoreLink, history: JournalHistory, opened: Opened): OpenedCatalog {
+  const applied = opened.appliedSeq;
+  const base = history.base ?? 0;
+  let recovery: RecoveryReport | undefined;
+  const writable = !config.readOnly;
+  if (applied !== null && applied >= base) {
+    const rows = netRows(history.batches.filter((batch) => batch.seq > applied));
+    if (rows.length > 0 && writable) store.send({ kind: 'replay', seq: history.lastSeq, rows });
+    if (rows.length > 0 && opened.created) {
+      recovery = { kind: 'file-missing', reason: 'the catalog file was missing: rebuilt it from the journal', damagedFiles: opened.damagedFiles, restoredRows: rows.length };
+      if (opened.damagedFiles.length > 0) recovery = { ...recovery, kind: 'file-damaged', reason: 'the catalog file could not be read: rebuilt it from the journal' };
+    } else if (rows.length > 0) {
+      recovery = { kind: 'rolled-forward', reason: 'the journal held batches DuckDB had not applied yet (normal after a crash): rolled forward', damagedFiles: [], restoredRows: rows.length };
+    }
+  } else if (writable) {
+    const columns = toColumns(history.state);
+    store.send({ kind: 'reconcile', seq: history.lastSeq, rows: columns });
+    const reconciled = store.waitFor(['reconciled', 'apply-failed']);
+    if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);
+    recovery = reconcileReport(opened, reconciled.changed);
+  }
+  if (writable) dropCoveredSegments(config.path, history);
+  const log = !config.journal || config.readOnly ? undefined : history.log.exists ? JournalLog.open(config.path, history.log.validBytes, history.lastSeq, config.slots) : JournalLog.create(config.path, history.lastSeq, logBytes(config.compactAfterBytes), config.slots);
+  return { index: history.state, seq: history.lastSeq, appliedSeq: applied ?? 0, log, recovery: recovery?.restoredRows === 0 && recovery.kind !== 'file-damaged' ? undefined : recovery };
+}
+
+function reconcileReport(opened: Opened, changed: number): RecoveryReport {
+  if (opened.damagedFiles.length > 0) {
+    return { kind: 'file-damaged', reason: 'the catalog file could not be read: rebuilt it from the journal', damagedFiles: opened.damagedFiles, restoredRows: changed };
+  }
+  if (opened.created) return { kind: 'file-missing', reason: 'the catalog file was missing: rebuilt it from the journal', damagedFiles: [], restoredRows: changed };
+  return { kind: 'file-behind', reason: 'the catalog file lacked batches the journal held (a lost or truncated WAL): restored them', damagedFiles: [], restoredRows: changed };
+}
+
+function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined): OpenedCatalog {
+  store.send({ kind: 'load' });
+  const loaded = store.waitFor(['rows']);
+  const applied = loaded.appliedSeq ?? 0;
+  const index: VersionIndex = new Map();
+  loaded.rows.names.forEach((name, i) => index.set(name, { json: loaded.rows.jsons[i]!, version: loaded.rows.versions[i]! }));
+  if (history === undefined) return { index, seq: applied, appliedSeq: applied, log: undefined, recovery: undefined };
+
+  const missing = history.highestMissing;
+  if (history.exists && (missing > applied || history.base === undefined && history.batches.length > 0 && history.batches[0]!.seq > applied + 1)) {
+    throw new CatalogCorruptError(
+      `acknowledged writes of ${config.path} are unreadable: the journal lacks batches up to ${missing} and DuckDB holds only up to ${applied}` +
+        (history.damage.length > 0 ? ` (${history.damage.join('; ')})` : ''),
+    );
+  }
+  const later = history.batches.filter((batch) => batch.seq > applied);
+  for (const batch of later) applyBatch(index, batch);
+  const seq = Math.max(applied, history.lastSeq);
+  if (config.readOnly) return { index, seq, appliedSeq: applied, log: undefined, recovery: undefined };
+  if (later.length > 0) store.send({ kind: 'replay', seq, rows: netRows(later) });
+  let recovery: RecoveryReport | undefined;
+  let log: JournalLog | undefined;
+  if (config.journal) {
+    const damagedFiles = history.exists ? setAside(history.files) : [];
+    writeSnapshot(config.path, seq, index);
+    log = JournalLog.create(config.path, seq, logBytes(config.compactAfterBytes), config.slots);
+    if (history.exists) {
+      recovery = {
+        kind: 'journal-damaged',
+        reason: `the journal was damaged or behind the catalog file (${history.damage.join('; ') || `it ends at batch ${history.lastSeq}, DuckDB holds ${applied}`}): rebuilt it from the file`,
+        damagedFiles,
+        restoredRows: index.size,
+      };
+    }
+  }
+  return { index, seq, appliedSeq: applied, log, recovery };
+}
+
+/** Sealed logs the snapshot already covers (a crash or a close came before they were removed). */
+function dropCoveredSegments(path: string, history: JournalHistory): void {
+  const covered = history.segments.filter((segment) => history.base !== undefined && segment.lastSeq <= history.base);
+  for (const segment of covered) rmSync(segment.file, { force: true });
+  if (covered.length > 0) syncDirectory(dirname(path));
+}
+
+function applyBatch(index: VersionIndex, batch: BatchRecord): void {
+  for (const [name, json, version] of batch.rows) {
+    if (json === null) index.delete(name);
+    else index.set(name, { json, version });
+  }
+}
+
+/** Each name's final state across `batches`. */
+function netRows(batches: readonly BatchRecord[]): JournalRow[] {
+  const net = new Map<string, JournalRow>();
+  for (const batch of batches) for (const row of batch.rows) net.set(row[0], row);
+  return [...net.values()];
+}
+
+function writeSnapshot(path: string, seq: number, index: ReadonlyMap<string, Stored>): void {
+  const writer = SnapshotWriter.begin(path, seq);
+  for (const [name, { json, version }] of index) writer.add(name, json, version);
+  writer.finish();
+}
+
+export function toColumns(index: ReadonlyMap<string, Stored>): { names: string[]; jsons: string[]; versions: number[] } {
+  const names: string[] = [];
+  const jsons: string[] = [];
+  const versions: number[] = [];
+  for (const [name, { json, version }] of index) {
+    names.push(name);
+    jsons.push(json);
+    versions.push(version);
+  }
+  return { names, jsons, versions };
+}

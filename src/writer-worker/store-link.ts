@@ -1,0 +1,83 @@
+import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { CatalogWriterExitedError } from '../shared/errors.js';
+import type { JournalToStore, StoreToJournal } from '../shared/protocol.js';
+import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState } from '../shared/slots.js';
+import { fromWireError } from '../shared/wire-error.js';
+
+/**
+ * The journal thread's end of the store thread. The journal thread has no event loop to
+ * spare, so it reads the store's messages with receiveMessageOnPort; a blocking wait for
+ * one kind keeps every other message for the loop, in order.
+ */
+export class StoreLink {
+  readonly #port: MessagePort;
+  readonly #slots: Int32Array;
+  readonly #beat: () => void;
+  readonly #backlog: StoreToJournal[] = [];
+
+  /** @param beat Called while blocked, so a waiter on this thread still sees it alive. */
+  constructor(port: MessagePort, slots: Int32Array, beat: () => void) {
+    this.#port = port;
+    this.#slots = slots;
+    this.#beat = beat;
+  }
+
+  send(message: JournalToStore): void {
+    this.#port.postMessage(message);
+  }
+
+  /** Every message received since the last call, oldest first. */
+  take(): StoreToJournal[] {
+    this.#receive();
+    return this.#backlog.splice(0);
+  }
+
+  /** Whether the store thread has stopped without being asked to. */
+  get failed(): boolean {
+    const state = Atomics.load(this.#slots, Slot.STORE_STATE);
+    return state === WorkerState.FAILED || state === WorkerState.EXITED;
+  }
+
+  /**
+   * Blocks until a message of one of `kinds` arrives (others stay queued for {@link take}).
+   * @throws {CatalogWriterExitedError} when the store thread stops first.
+   */
+  waitFor<K extends StoreToJournal['kind']>(kinds: readonly K[], until = (_: Extract<StoreToJournal, { kind: K }>) => true): Extract<StoreToJournal, { kind: K }> {
+    for (;;) {
+      const seen = Atomics.load(this.#slots, Slot.DOORBELL);
+      this.#receive();
+      const at = this.#backlog.findIndex((message) => (kinds as readonly string[]).includes(message.kind) && until(message as Extract<StoreToJournal, { kind: K }>));
+      if (at >= 0) return this.#backlog.splice(at, 1)[0] as Extract<StoreToJournal, { kind: K }>;
+      if (this.failed) {
+        const closed = this.#backlog.find((message) => message.kind === 'closed');
+        throw closed?.kind === 'closed' && closed.error !== undefined
+          ? fromWireError(closed.error)
+          : new CatalogWriterExitedError('the store thread (DuckDB) stopped');
+      }
+      this.#beat();
+      Atomics.wait(this.#slots, Slot.DOORBELL, seen, HEARTBEAT_INTERVAL_MS);
+    }
+  }
+
+  /** Blocks while `busy()` holds, reading the store's messages meanwhile (see {@link waitFor}). */
+  waitWhile(busy: (incoming: StoreToJournal[]) => boolean): void {
+    for (;;) {
+      const seen = Atomics.load(this.#slots, Slot.DOORBELL);
+      this.#receive();
+      if (!busy(this.#backlog)) return;
+      if (this.failed) throw new CatalogWriterExitedError('the store thread (DuckDB) stopped');
+      this.#beat();
+      Atomics.wait(this.#slots, Slot.DOORBELL, seen, HEARTBEAT_INTERVAL_MS);
+    }
+  }
+
+  close(): void {
+    this.#port.close();
+  }
+
+  #receive(): void {
+    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      this.#backlog.push(received.message as StoreToJournal);
+    }
+  }
+}

@@ -1,0 +1,339 @@
+/**
+ * Entry of the store thread: the only code that touches the catalog's DuckDB file. It
+ * brings the table up to date behind the journal thread (which acknowledges writes), in
+ * transactions as large as the backlog, each recording the journal position it reaches.
+ * It also writes the snapshots that let the journal be compacted, and serves other
+ * processes on `<file>.sock`, handing each to the journal thread as a party.
+ */
+import { closeSync, existsSync } from 'node:fs';
+import { MessageChannel, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
+import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
+import type { Columns, JournalToStore, StoreThreadConfig, StoreToJournal } from '../shared/protocol.js';
+import { Slot, WorkerState, createReplySlot, ringDoorbell } from '../shared/slots.js';
+import { toWireError } from '../shared/wire-error.js';
+import { ApplyQueue } from './applier.js';
+import type { Row } from './batch-plan.js';
+import { InFlight } from './in-flight.js';
+import { createExclusive, journalPaths, setAside, zeroFill } from './journal-files.js';
+import { Serial } from './serial.js';
+import { SnapshotWriter } from './snapshot-file.js';
+import { SocketServer } from './socket-server.js';
+import { Store, messageOf, type StoreChanges } from './store.js';
+
+const config = workerData as StoreThreadConfig;
+const { path, slots } = config;
+const inFlight = new InFlight(slots);
+const serial = new Serial();
+const queue = new ApplyQueue();
+let store: Store | undefined;
+let server: SocketServer | undefined;
+let applyTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
+let snapshotting: Promise<void> | undefined;
+let wantedSnapshot = 0;
+let stopping = false;
+/** Applied seq whose position DuckDB has not recorded yet (small applies defer it). */
+let unrecorded: number | undefined;
+let positionTimer: NodeJS.Timeout | undefined;
+
+/** Small applies leave the position for later, written once things go quiet. */
+const POSITION_DELAY_MS = 100;
+/** An apply this large records its position in its own transaction: the statement is amortized. */
+const INLINE_POSITION_ROWS = 64;
+
+function toJournal(message: StoreToJournal, transfer?: TransferListItem[]): void {
+  config.port.postMessage(message, transfer);
+  ringDoorbell(slots);
+}
+
+function setState(state: WorkerState): void {
+  Atomics.store(slots, Slot.STORE_STATE, state);
+  ringDoorbell(slots);
+}
+
+process.on('exit', () => {
+  if (Atomics.load(slots, Slot.STORE_STATE) !== WorkerState.CLOSED) setState(WorkerState.EXITED);
+});
+process.on('uncaughtException', (error) => void stop(WorkerState.FAILED, error));
+process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error));
+
+/** Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread. */
+async function stop(state: WorkerState, error?: unknown): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  cancelTimers();
+  if (error !== undefined) setState(WorkerState.FAILED);
+  store?.interrupt();
+  await inFlight.settled();
+  await snapshotting?.catch(() => undefined);
+  let closeError: unknown = error;
+  try {
+    server?.close();
+    store?.close();
+  } catch (failure) {
+    closeError ??= failure;
+  }
+  store = undefined;
+  if (state === WorkerState.CLOSED) {
+    toJournal(closeError === undefined ? { kind: 'closed' } : { kind: 'closed', error: toWireError(closeError) });
+  }
+  setState(state);
+  clearInterval(watch);
+  config.port.close();
+}
+
+// The journal thread may die or hang; the owner then raises STOP_STORE. Either way DuckDB
+// is closed in order here, since nobody else will.
+const watch: NodeJS.Timeout = setInterval(() => {
+  const journalState = Atomics.load(slots, Slot.WORKER_STATE);
+  if (Atomics.load(slots, Slot.STOP_STORE) !== 0 || journalState === WorkerState.FAILED || journalState === WorkerState.EXITED) {
+    void stop(WorkerState.CLOSED);
+  }
+}, 50).unref();
+
+async function open(): Promise<void> {
+  const created = path === ':memory:' || !existsSync(path);
+  try {
+    store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
+  } catch (error) {
+    toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
+    return;
+  }
+  await reportOpened(created, []);
+}
+
+async function reportOpened(created: boolean, damagedFiles: string[]): Promise<void> {
+  const { appliedSeq, hasRows } = await store!.position();
+  if (appliedSeq !== null) Atomics.store(slots, Slot.APPLIED_SEQ, appliedSeq);
+  setState(WorkerState.RUNNING);
+  toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
+  await serveProcesses();
+}
+
+function isPermissionError(error: unknown): boolean {
+  return /permission denied|EACCES|EPERM/i.test(messageOf(error));
+}
+
+async function commit(changes: StoreChanges, seq: number, rows: number, inlinePosition = rows >= INLINE_POSITION_ROWS): Promise<void> {
+  const started = performance.now();
+  await store!.commit(changes, inlinePosition ? seq : undefined);
+  unrecorded = inlinePosition ? undefined : seq;
+  Atomics.store(slots, Slot.APPLIED_SEQ, seq);
+  toJournal({ kind: 'applied', seq, rows, ms: performance.now() - started });
+  if (unrecorded !== undefined && positionTimer === undefined) {
+    positionTimer = setTimeout(() => {
+      positionTimer = undefined;
+      void serial.run(recordPosition).catch(() => undefined);
+    }, POSITION_DELAY_MS).unref();
+  }
+}
+
+async function recordPosition(): Promise<void> {
+  if (unrecorded === undefined || store === undefined) return;
+  const seq = unrecorded;
+  await store.recordPosition(seq);
+  if (unrecorded === seq) unrecorded = undefined;
+}
+
+/** Applies every queued batch in one transaction. Runs inside {@link serial}. */
+async function applyQueued(): Promise<void> {
+  const taken = queue.takeAll();
+  if (taken === undefined || store === undefined) return;
+  try {
+    await commit(taken.changes, taken.seq, taken.rows);
+  } catch (error) {
+    toJournal({ kind: 'apply-failed', seq: taken.seq, error: toWireError(error) });
+  }
+}
+
+function scheduleApply(): void {
+  if (applyTimer !== undefined || stopping) return;
+  const run = () => {
+    applyTimer = undefined;
+    void serial.run(applyQueued);
+  };
+  // setImmediate lets every batch that has already arrived join this transaction.
+  applyTimer = config.applyWindowMs > 0 ? setTimeout(run, config.applyWindowMs) : setImmediate(run);
+}
+
+function cancelTimers(): void {
+  if (applyTimer !== undefined) {
+    clearTimeout(applyTimer as NodeJS.Timeout);
+    clearImmediate(applyTimer as NodeJS.Immediate);
+  }
+  applyTimer = undefined;
+  clearTimeout(positionTimer);
+  positionTimer = undefined;
+}
+
+async function reconcile(target: Columns, seq: number): Promise<void> {
+  const current = await store!.loadAll();
+  const stored = new Map<string, readonly [string, number]>();
+  current.names.forEach((name, i) => stored.set(name, [current.jsons[i]!, current.versions[i]!]));
+  const inserts: Row[] = [];
+  const updates: Row[] = [];
+  target.names.forEach((name, i) => {
+    const json = target.jsons[i]!;
+    const version = target.versions[i]!;
+    const before = stored.get(name);
+    stored.delete(name);
+    if (before === undefined) inserts.push([name, json, version]);
+    else if (before[1] !== version || !sameJson(before[0], json)) updates.push([name, json, version]);
+  });
+  const deletes = [...stored.keys()];
+  await commit({ inserts, updates, deletes }, seq, inserts.length + updates.length + deletes.length, true);
+  toJournal({ kind: 'reconciled', changed: inserts.length + updates.length + deletes.length });
+}
+
+// DuckDB's JSON type may normalise the text it stores; compare values, not bytes.
+function sameJson(a: string, b: string): boolean {
+  return a === b || JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+}
+
+/** Writes `<file>.snapshot` from a consistent read of DuckDB, beside the applies. */
+function snapshot(atLeast: number): void {
+  wantedSnapshot = Math.max(wantedSnapshot, atLeast);
+  if (snapshotting !== undefined) return;
+  snapshotting = (async () => {
+    while (wantedSnapshot > 0 && !stopping) {
+      const wanted = wantedSnapshot;
+      wantedSnapshot = 0;
+      await serial.run(async () => {
+        await applyQueued();
+        await recordPosition();
+      });
+      let writer: SnapshotWriter | undefined;
+      try {
+        const seq = await store!.readConsistent(
+          (position) => (writer = SnapshotWriter.begin(path, position)),
+          (names, jsons, versions) => names.forEach((name, i) => writer!.add(name, jsons[i]!, versions[i]!)),
+        );
+        writer!.finish();
+        if (seq < wanted) throw new CatalogStorageError(`snapshot reached batch ${seq}, not ${wanted}`);
+        toJournal({ kind: 'snapshotted', seq });
+      } catch (error) {
+        writer?.abandon();
+        toJournal({ kind: 'snapshotted', seq: 0, error: toWireError(error) });
+      }
+    }
+  })().finally(() => (snapshotting = undefined));
+}
+
+/** Zero-fills the journal thread's next log here, off the callers' path. */
+function prepareLog(bytes: number): void {
+  let fd = -1;
+  try {
+    fd = createExclusive(journalPaths(path).nextLog);
+    zeroFill(fd, 0, bytes);
+    toJournal({ kind: 'log-prepared' });
+  } catch (error) {
+    toJournal({ kind: 'log-prepared', error: toWireError(error) });
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+async function rebuild(): Promise<void> {
+  const damagedFiles = setAside([path, `${path}.wal`]);
+  try {
+    store = await Store.open(path, { readOnly: false, threads: config.duckdbThreads }, inFlight);
+  } catch (error) {
+    toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });
+    return;
+  }
+  await reportOpened(true, damagedFiles);
+}
+
+/** Serves `<file>.sock`: each connecting process becomes a party of the journal thread. */
+async function serveProcesses(): Promise<void> {
+  if (path === ':memory:' || config.readOnly || server !== undefined) return;
+  try {
+    const bridges = new Map<object, MessagePort>();
+    server = await SocketServer.listen(
+      `${path}.sock`,
+      (remote, onRequest) => {
+        const { port1, port2 } = new MessageChannel();
+        bridges.set(remote, port1);
+        port1.on('message', (message) => remote.send(message));
+        onRequest((message) => {
+          port1.postMessage(message);
+          ringDoorbell(slots);
+        });
+        toJournal({ kind: 'client', port: port2, reply: createReplySlot() }, [port2]);
+      },
+      (remote) => {
+        bridges.get(remote)?.close();
+        bridges.delete(remote);
+      },
+    );
+  } catch (error) {
+    process.emitWarning(`duckcat: other processes cannot reach ${path}: ${messageOf(error)}`, { code: 'DUCKCAT_NO_SOCKET' });
+  }
+}
+
+function onMessage(message: JournalToStore): void {
+  switch (message.kind) {
+    case 'apply':
+      queue.push(message.seq, message.rows);
+      scheduleApply();
+      return;
+    case 'replay': {
+      const upserts: Row[] = [];
+      const deletes: string[] = [];
+      for (const [name, json, version] of message.rows) {
+        if (json === null) deletes.push(name);
+        else upserts.push([name, json, version]);
+      }
+      void serial.run(() => commit({ inserts: [], updates: [], deletes, upserts }, message.seq, message.rows.length, true)).catch((error: unknown) => {
+        toJournal({ kind: 'apply-failed', seq: message.seq, error: toWireError(error) });
+      });
+      return;
+    }
+    case 'reconcile':
+      void serial.run(() => reconcile(message.rows, message.seq)).catch((error: unknown) => {
+        toJournal({ kind: 'apply-failed', seq: message.seq, error: toWireError(error) });
+      });
+      return;
+    case 'load':
+      void serial.run(async () => {
+        const rows = await store!.loadAll();
+        const { appliedSeq } = await store!.position();
+        toJournal({ kind: 'rows', rows, appliedSeq });
+      });
+      return;
+    case 'rebuild':
+      void serial.run(rebuild);
+      return;
+    case 'checkpoint':
+      void serial.run(async () => {
+        await applyQueued();
+        try {
+          await recordPosition();
+          await store!.checkpoint();
+          toJournal({ kind: 'checkpointed', id: message.id });
+        } catch (error) {
+          toJournal({ kind: 'checkpointed', id: message.id, error: toWireError(error) });
+        }
+      });
+      return;
+    case 'snapshot':
+      snapshot(message.atLeast);
+      return;
+    case 'prepare-log':
+      prepareLog(message.bytes);
+      return;
+    case 'close':
+      void serial
+        .run(async () => {
+          await applyQueued();
+          await recordPosition();
+        })
+        .then(
+          () => stop(WorkerState.CLOSED),
+          (error: unknown) => stop(WorkerState.CLOSED, error),
+        );
+      return;
+  }
+}
+
+config.port.on('message', onMessage);
+void serial.run(open);

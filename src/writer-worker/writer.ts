@@ -1,0 +1,353 @@
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
+import type { ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
+import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
+import { toWireError } from '../shared/wire-error.js';
+import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
+import { Faults } from './faults.js';
+import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
+import { logBytes, type JournalLog } from './journal-log.js';
+import { Lag } from './lag.js';
+import type { Liveness } from './liveness.js';
+import { toColumns, type OpenedCatalog } from './open-catalog.js';
+import { Parties, PortParty } from './parties.js';
+import type { StoreLink } from './store-link.js';
+import { StatsRecorder } from './writer-stats.js';
+
+interface Work {
+  readonly party: PortParty;
+  readonly message: MainToWorker;
+}
+
+/** How long a busy journal thread goes before letting its event loop deliver port closes. */
+const YIELD_EVERY_MS = 20;
+
+/**
+ * The journal thread's loop: it sleeps in Atomics.wait on the doorbell, drains every
+ * party's port, plans the writes against its index, journals them with one fdatasync and
+ * answers — before DuckDB sees them (with `commit: 'journal'`). DuckDB is brought up to
+ * date behind it by the store thread, at most `maxLagRows` / `maxLagMs` behind.
+ */
+export class Writer {
+  readonly #config: JournalThreadConfig;
+  readonly #store: StoreLink;
+  readonly #liveness: Liveness;
+  readonly #parties: Parties<PortParty>;
+  readonly #index: VersionIndex;
+  readonly #log: JournalLog | undefined;
+  readonly #lag: Lag;
+  readonly #stats = new StatsRecorder();
+  readonly #faults: Faults;
+  readonly #checkpoints = new Map<number, { party: PortParty; id: number }>();
+  #seq: number;
+  #nextCheckpoint = 1;
+  #compacting = false;
+  /** The store thread has made `<file>.journal.next`. */
+  #nextLogReady = false;
+  #finished = false;
+  #dying = false;
+
+  constructor(config: JournalThreadConfig, opened: OpenedCatalog, store: StoreLink, liveness: Liveness, parties: Parties<PortParty>) {
+    this.#config = config;
+    this.#store = store;
+    this.#liveness = liveness;
+    this.#parties = parties;
+    this.#index = opened.index;
+    this.#log = opened.log;
+    this.#seq = opened.seq;
+    this.#lag = new Lag(opened.seq, opened.appliedSeq);
+    this.#faults = new Faults(config.faults);
+  }
+
+  get seq(): number {
+    return this.#seq;
+  }
+
+  async run(): Promise<void> {
+    let lastYield = performance.now();
+    while (!this.#finished) {
+      this.#liveness.beat();
+      const seen = Atomics.load(this.#config.slots, Slot.DOORBELL);
+      const worked = await this.#turn();
+      if (this.#finished) return;
+      if (performance.now() - lastYield > YIELD_EVERY_MS) {
+        await new Promise((resolve) => setImmediate(resolve));
+        for (const party of this.#parties) if (party.gone) this.#parties.delete(party);
+        lastYield = performance.now();
+      }
+      if (!worked) Atomics.wait(this.#config.slots, Slot.DOORBELL, seen, HEARTBEAT_INTERVAL_MS);
+    }
+  }
+
+  /** Fails every party and ends: the store thread sees FAILED and closes DuckDB itself. */
+  die(error: unknown): never {
+    if (!this.#dying) {
+      this.#dying = true;
+      const wire = toWireError(new CatalogWriterExitedError(`writer failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+      this.#parties.broadcast({ kind: 'fatal', error: wire });
+      this.#liveness.set(WorkerState.FAILED);
+      this.#log?.close();
+    }
+    process.exit(1);
+  }
+
+  welcome(party: PortParty): void {
+    this.#parties.add(party);
+    party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index) });
+    party.wake();
+  }
+
+  async #turn(): Promise<boolean> {
+    const fromStore = this.#store.take();
+    for (const message of fromStore) this.#onStore(message);
+    if (this.#store.failed && !this.#finished) this.die(new CatalogWriterExitedError('the store thread (DuckDB) stopped'));
+    const work: Work[] = [];
+    for (const party of this.#parties) {
+      for (const message of party.receive()) {
+        const incoming = message as MainToWorker | RequestBundle;
+        if (incoming.kind === 'bundle') for (const request of incoming.requests) work.push({ party, message: request });
+        else work.push({ party, message: incoming });
+      }
+    }
+    if (work.length === 0) return fromStore.length > 0;
+    stamp(this.#config.trace, TraceField.WOKE);
+    let at = 0;
+    while (at < work.length && !this.#finished) {
+      let end = at;
+      while (end < work.length && work[end]!.message.kind === 'write') end++;
+      if (end > at) {
+        await this.#writeBatch(work.slice(at, end));
+        at = end;
+      } else {
+        await this.#control(work[at]!);
+        at++;
+      }
+    }
+    for (const { party, message } of work.slice(at)) this.#answer(party, message.id, new CatalogClosedError());
+    return true;
+  }
+
+  async #writeBatch(batch: readonly Work[]): Promise<void> {
+    const requests = batch.map((work) => work.message as WriteRequest);
+    if (this.#config.readOnly) {
+      batch.forEach(({ party, message }) => this.#answer(party, message.id, new CatalogReadOnlyError()));
+      return;
+    }
+    this.#waitForRoom();
+    await this.#faults.maybeTrip('before-commit');
+    const plan = planBatch(this.#index, requests);
+    const trace = this.#config.trace;
+    stamp(trace, TraceField.PLANNED);
+    const started = performance.now();
+    let replies: readonly Reply[] = plan.replies;
+    const rows = journalRows(plan);
+    let seq: number | undefined;
+    if (rows.length > 0) {
+      seq = this.#journal(rows);
+      stamp(trace, TraceField.SYNCED);
+      this.#seq = seq;
+      if (this.#config.ackAfter === 'store') {
+        this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
+        const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
+        if (outcome.kind === 'apply-failed') {
+          this.#log?.appendAbort(seq);
+          if (batch.length > 1) {
+            // One op's row failed DuckDB's checks and rolled the whole batch back: give every op
+            // its own commit, so the others still land and each gets its own answer.
+            this.#stats.recordBatch(0, 0, false, performance.now() - started);
+            for (const one of batch) await this.#writeBatch([one]);
+            return;
+          }
+          this.#stats.recordBatch(1, 0, false, performance.now() - started);
+          replies = requests.map((request) => failed(request.id, outcome.error));
+          seq = undefined;
+        } else {
+          this.#onStore(outcome);
+        }
+      }
+      if (seq !== undefined) {
+        await this.#faults.maybeTrip('after-commit');
+        this.#faults.committed();
+        plan.commitTo(this.#index);
+        if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
+      }
+    } else {
+      plan.commitTo(this.#index);
+    }
+    if (seq !== undefined || rows.length === 0) {
+      this.#stats.recordBatch(requests.length, plan.replies.filter((reply) => !reply.ok).length, true, performance.now() - started);
+    }
+    this.#publish(batch, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
+    stamp(trace, TraceField.REPLIED);
+    if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
+    this.#maybeCompact();
+  }
+
+  /** Appends the batch's record and fdatasyncs it; returns its seq. */
+  #journal(rows: ReturnType<typeof journalRows>): number {
+    if (this.#log === undefined) return this.#seq + 1;
+    try {
+      return this.#log.append(rows, { written: () => stamp(this.#config.trace, TraceField.WRITTEN) });
+    } catch (error) {
+      // A journal that cannot be written cannot acknowledge anything: fatal, not a batch error.
+      this.die(error);
+    }
+  }
+
+  /**
+   * One message per party: every party gets the batch's changes, with its own replies in
+   * the same message; COMMITTED_SEQ moves before anyone is woken, so no thread can see a
+   * reply before every thread can find the changes.
+   */
+  #publish(batch: readonly Work[], replies: readonly Reply[], changes: ChangesMessage | undefined): void {
+    const byParty = new Map<PortParty, Reply[]>();
+    batch.forEach(({ party }, i) => {
+      const list = byParty.get(party);
+      if (list === undefined) byParty.set(party, [replies[i]!]);
+      else list.push(replies[i]!);
+    });
+    if (changes !== undefined && changes.names.length > 0) {
+      for (const party of this.#parties) {
+        const own = byParty.get(party);
+        party.send(own === undefined ? changes : { ...changes, replies: own });
+      }
+      for (const [party, own] of byParty) if (!this.#parties.has(party)) party.send({ ...changes, replies: own });
+      this.#liveness.committed(changes.seq);
+    } else {
+      for (const [party, own] of byParty) party.send({ kind: 'replies', replies: own });
+    }
+    for (const party of byParty.keys()) party.wake();
+  }
+
+  /** Backpressure: with DuckDB too far behind, wait for it before acknowledging more. */
+  #waitForRoom(): void {
+    if (this.#config.ackAfter !== 'journal') return;
+    const { maxLagRows, maxLagMs, slots } = this.#config;
+    this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
+    if (!this.#lag.full(maxLagRows, maxLagMs)) return;
+    this.#lag.countWait();
+    this.#store.waitWhile(() => {
+      this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
+      return this.#lag.full(maxLagRows, maxLagMs);
+    });
+  }
+
+  /** Seals a full log and asks for a snapshot that covers it; the sealed file goes once it is written. */
+  #maybeCompact(): void {
+    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#config.compactAfterBytes) return;
+    const bytes = logBytes(this.#config.compactAfterBytes);
+    const sealed = this.#log.seal(this.#nextLogReady, bytes);
+    this.#nextLogReady = false;
+    this.#compacting = true;
+    this.#store.send({ kind: 'snapshot', atLeast: sealed });
+    this.#store.send({ kind: 'prepare-log', bytes });
+  }
+
+  /** Asks the store thread for the first prepared log (later ones are asked for at each seal). */
+  prepareNextLog(): void {
+    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: logBytes(this.#config.compactAfterBytes) });
+  }
+
+  #onStore(message: StoreToJournal): void {
+    switch (message.kind) {
+      case 'applied':
+        this.#lag.applied(message.seq);
+        this.#stats.recordApply(message.rows, message.ms);
+        return;
+      case 'apply-failed':
+        // DuckDB refused writes already acknowledged from the journal: it must not fall silently behind.
+        this.die(new Error(`DuckDB refused acknowledged batch ${message.seq}: ${message.error.message}`));
+        return;
+      case 'checkpointed': {
+        const pending = this.#checkpoints.get(message.id);
+        this.#checkpoints.delete(message.id);
+        if (pending !== undefined) this.#reply(pending.party, message.error === undefined ? ok(pending.id) : failed(pending.id, message.error));
+        return;
+      }
+      case 'snapshotted':
+        this.#compacting = false;
+        if (message.error === undefined) this.#dropSegments(message.seq);
+        else process.emitWarning(`duckcat: journal snapshot failed, sealed logs kept: ${message.error.message}`, { code: 'DUCKCAT_SNAPSHOT_FAILED' });
+        return;
+      case 'log-prepared':
+        this.#nextLogReady = message.error === undefined;
+        return;
+      case 'client':
+        this.welcome(new PortParty(message.port, message.reply, false));
+        return;
+      default:
+        return;
+    }
+  }
+
+  #dropSegments(coveredSeq: number): void {
+    const covered = listSegments(this.#config.path).filter((segment) => segment.lastSeq <= coveredSeq);
+    for (const segment of covered) rmSync(segment.file, { force: true });
+    if (covered.length > 0) syncDirectory(dirname(this.#config.path));
+  }
+
+  async #control({ party, message }: Work): Promise<void> {
+    if (!party.owner && message.kind !== 'checkpoint' && message.kind !== 'stats') {
+      this.#answer(party, message.id, new CatalogInvalidError('request', `${String(message.kind)} is for the owner only`));
+      return;
+    }
+    switch (message.kind) {
+      case 'stats':
+        this.#reply(party, { kind: 'reply', id: message.id, ok: true, version: 0, stats: this.#stats.snapshot(0, this.#parties.size, this.#lag.stats()) });
+        return;
+      case 'checkpoint': {
+        const id = this.#nextCheckpoint++;
+        this.#checkpoints.set(id, { party, id: message.id });
+        this.#store.send({ kind: 'checkpoint', id, upTo: this.#seq });
+        return;
+      }
+      case 'subscribe':
+        this.welcome(new PortParty(message.port, message.reply, false));
+        this.#reply(party, ok(message.id));
+        return;
+      case 'close':
+        this.#close(party, message.id);
+        return;
+      default:
+        this.#answer(party, (message as { id: number }).id, new CatalogInvalidError('request', `unknown request ${String((message as { kind: unknown }).kind)}`));
+    }
+  }
+
+  /** Lets DuckDB catch up and close (it checkpoints), then closes the journal and every port. */
+  #close(owner: PortParty, id: number): void {
+    this.#finished = true;
+    this.#store.send({ kind: 'close', upTo: this.#seq });
+    let error: WireError | undefined;
+    try {
+      const closed = this.#store.waitFor(['closed']);
+      error = closed.error;
+    } catch (failure) {
+      error = toWireError(failure);
+    }
+    for (const pending of this.#checkpoints.values()) this.#answer(pending.party, pending.id, new CatalogClosedError());
+    this.#log?.close();
+    if (this.#log !== undefined) rmSync(journalPaths(this.#config.path).nextLog, { force: true });
+    this.#reply(owner, error === undefined ? ok(id) : failed(id, error));
+    this.#liveness.set(WorkerState.CLOSED);
+    this.#parties.closeAll();
+    this.#store.close();
+  }
+
+  #answer(party: PortParty, id: number, error: Error): void {
+    this.#reply(party, failed(id, toWireError(error)));
+  }
+
+  #reply(party: PortParty, reply: Reply): void {
+    party.send(reply);
+    party.wake();
+  }
+}
+
+function ok(id: number): Reply {
+  return { kind: 'reply', id, ok: true, version: 0 };
+}
+
+function failed(id: number, error: WireError): Reply {
+  return { kind: 'reply', id, ok: false, error };
+}
