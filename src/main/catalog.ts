@@ -25,6 +25,11 @@ export class Catalog extends CatalogView {
   /** False for ':memory:': nothing outlives `close()`. */
   readonly persistent: boolean;
   /**
+   * When a write is acknowledged: `'journal'` once its journal record is fdatasync'ed (DuckDB
+   * follows behind), `'duckdb'` once DuckDB has committed it too. See `CatalogOptions.commit`.
+   */
+  readonly commit: 'journal' | 'duckdb';
+  /**
    * Set when `open` found the file damaged or behind its journal and repaired it: why,
    * which damaged files were renamed aside (never deleted), and how many rows were restored.
    */
@@ -43,6 +48,7 @@ export class Catalog extends CatalogView {
   ) {
     super(path, writer, map, options);
     this.persistent = path !== MEMORY;
+    this.commit = options.commit;
     this.recovery = recovery;
     this.#writer = writer;
     this.#lock = lock;

@@ -7,6 +7,8 @@ import type { ReadonlyJson } from '../frozen-json.js';
 export interface CatalogAccess {
   readonly path: string;
   readonly persistent: boolean;
+  /** When writes are acknowledged: only `'duckdb'` needs a libuv pool thread to commit. */
+  readonly commit: 'journal' | 'duckdb';
   readonly closed: boolean;
   get(name: string): ReadonlyJson | undefined;
   has(name: string): boolean;

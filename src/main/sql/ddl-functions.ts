@@ -10,11 +10,12 @@ import { sqlErrorMessage } from './sql-error.js';
 interface Target {
   readonly catalog: CatalogAccess;
   /**
-   * Runs a blocking catalog write. `needsPool`: the writer commits it with a statement
-   * that runs on the libuv threadpool (UPDATE, DELETE), so the pool guard checks first.
-   * Inserts are flushed by the writer's appender on its own thread and need no pool
-   * thread (measured: 16 concurrent define_semantic_view calls on a 4-thread pool all
-   * complete), so they are never refused for a busy pool.
+   * Runs a blocking catalog write. `needsPool`: with `commit: 'duckdb'` the write waits for
+   * a DuckDB statement that runs on the libuv threadpool (UPDATE, DELETE), so the pool guard
+   * checks first. Inserts are flushed by an appender on the store thread itself, and with
+   * `commit: 'journal'` (the default) every write is acknowledged by the journal thread's
+   * own fdatasync: neither needs a pool thread (measured: 16 concurrent calls on a 4-thread
+   * pool all complete), so they are never refused for a busy pool.
    */
   commit(write: () => void, needsPool: boolean): void;
 }
@@ -55,7 +56,7 @@ export function createDdlFunctions(api: NodeApi, catalog: CatalogAccess, guard: 
   const target: Target = {
     catalog,
     commit(write, needsPool) {
-      if (needsPool) guard.ensureFreeThread();
+      if (needsPool && catalog.commit === 'duckdb' && catalog.persistent) guard.ensureFreeThread();
       write();
     },
   };
