@@ -87,16 +87,13 @@ export class WriterLink extends PortLink implements ExitClosable {
       if (message.kind === 'ready') {
         return { link: new WriterLink(path, threads, owner.port1, slots, reply, options, message.seq, onChanges), ready: message };
       }
-      // The file is released only once both threads are gone.
-      await waitForExits(threads);
-      owner.port1.close();
       throw message.kind === 'open-failed' ? fromWireError(message.error, path) : new CatalogWriterExitedError(`unexpected first message ${message.kind}`);
     } catch (error) {
-      if (abort.signal.aborted) {
-        await abandon(threads, slots);
-        throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
-      }
-      if (!(error instanceof CatalogError)) await abandon(threads, slots);
+      // The caller releases the file once this returns: both threads must be gone first,
+      // or a second open could become a second DuckDB instance on the file.
+      if (!(await exitWithin(waitForExits(threads), STORE_STOP_MS))) await abandon(threads, slots);
+      owner.port1.close();
+      if (abort.signal.aborted) throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
       throw error;
     } finally {
       abort.abort();

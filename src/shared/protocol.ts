@@ -277,8 +277,11 @@ export type JournalToStore =
   | { readonly kind: 'snapshot'; readonly atLeast: number }
   /** Make `<file>.journal.next`, zero-filled to `bytes`, for the journal thread's next seal. */
   | { readonly kind: 'prepare-log'; readonly bytes: number }
-  /** Apply everything up to `upTo`, close DuckDB and end. */
-  | { readonly kind: 'close'; readonly upTo: number };
+  /**
+   * Apply everything up to `upTo`, close DuckDB and end. `discardCreated`: the open failed;
+   * remove the DuckDB file if this open created it, so a refused open leaves nothing behind.
+   */
+  | { readonly kind: 'close'; readonly upTo: number; readonly discardCreated?: boolean };
 
 /** Store thread → journal thread. */
 export type StoreToJournal =

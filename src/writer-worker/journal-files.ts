@@ -44,10 +44,11 @@ export function listSegments(path: string): Segment[] {
   return segments.sort((a, b) => a.lastSeq - b.lastSeq);
 }
 
-/** Every journal file that exists now. */
+/** Every journal file that exists now, the prepared next log and a half-written snapshot included. */
 export function existingJournalFiles(path: string): string[] {
   const paths = journalPaths(path);
-  return [...listSegments(path).map((segment) => segment.file), ...[paths.log, paths.snapshot].filter((file) => existsSync(file))];
+  const others = [paths.log, paths.nextLog, paths.snapshot, paths.snapshotTemporary].filter((file) => existsSync(file));
+  return [...listSegments(path).map((segment) => segment.file), ...others];
 }
 
 /**

@@ -42,7 +42,7 @@ try {
   writer.prepareNextLog();
 } catch (error) {
   // DuckDB may be open: the store thread closes it before this thread reports the failure.
-  store.send({ kind: 'close', upTo: 0 });
+  store.send({ kind: 'close', upTo: 0, discardCreated: true });
   try {
     store.waitFor(['closed']);
   } catch {

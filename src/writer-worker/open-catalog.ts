@@ -19,6 +19,8 @@ export interface OpenedCatalog {
   readonly seq: number;
   /** What DuckDB holds (its recorded journal position). */
   readonly appliedSeq: number;
+  /** The seq DuckDB reaches once the roll-forward sent at open is applied (undefined: none sent). */
+  readonly rollingForwardTo?: number;
   readonly log: JournalLog | undefined;
   readonly recovery: RecoveryReport | undefined;
 }
@@ -53,7 +55,8 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink): Open
   const result = decide(history, opened) === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history);
   if (!config.journal && !config.readOnly) {
     // The journal would go stale: once DuckDB holds everything it has, remove it.
-    store.waitWhile(() => Atomics.load(config.slots, Slot.APPLIED_SEQ) < result.seq);
+    const target = result.rollingForwardTo;
+    if (target !== undefined) store.waitWhile(() => Atomics.load(config.slots, Slot.APPLIED_SEQ) < target);
     for (const file of existingJournalFiles(config.path)) rmSync(file, { force: true });
   }
   return result;
@@ -67,8 +70,8 @@ function decide(history: JournalHistory, opened: Opened): 'journal' | 'store' {
   const applied = opened.appliedSeq;
   if (!isClean(history)) return 'store';
   if (applied !== null && applied > history.lastSeq) return 'store';
-  // Rows written before journal positions were kept, and a journal that knows none of them.
-  if (applied === null && opened.hasRows && history.lastSeq === 0 && history.state.size === 0) return 'store';
+  // Rows the journal knows nothing of (written before it existed, or with journal: false).
+  if (opened.hasRows && history.lastSeq === 0 && history.state.size === 0) return 'store';
   return 'journal';
 }
 
@@ -76,15 +79,19 @@ function fromJournal(config: JournalThreadConfig, store: StoreLink, history: Jou
   const applied = opened.appliedSeq;
   const base = history.base ?? 0;
   let recovery: RecoveryReport | undefined;
+  let rollingForwardTo: number | undefined;
   const writable = !config.readOnly;
   if (applied !== null && applied >= base) {
     const rows = netRows(history.batches.filter((batch) => batch.seq > applied));
-    if (rows.length > 0 && writable) store.send({ kind: 'replay', seq: history.lastSeq, rows });
+    if (rows.length > 0 && writable) {
+      store.send({ kind: 'replay', seq: history.lastSeq, rows });
+      rollingForwardTo = history.lastSeq;
+    }
     if (rows.length > 0 && opened.created) {
       recovery = { kind: 'file-missing', reason: 'the catalog file was missing: rebuilt it from the journal', damagedFiles: opened.damagedFiles, restoredRows: rows.length };
       if (opened.damagedFiles.length > 0) recovery = { ...recovery, kind: 'file-damaged', reason: 'the catalog file could not be read: rebuilt it from the journal' };
     } else if (rows.length > 0) {
-      recovery = { kind: 'rolled-forward', reason: 'the journal held batches DuckDB had not applied yet (normal after a crash): rolled forward', damagedFiles: [], restoredRows: rows.length };
+      recovery = { kind: 'rolled-forward', reason: 'DuckDB had not recorded the newest journaled batches yet (normal after a crash): rolled them forward', damagedFiles: [], restoredRows: rows.length };
     }
   } else if (writable) {
     const columns = toColumns(history.state);
@@ -95,7 +102,14 @@ function fromJournal(config: JournalThreadConfig, store: StoreLink, history: Jou
   }
   if (writable) dropCoveredSegments(config.path, history);
   const log = !config.journal || config.readOnly ? undefined : history.log.exists ? JournalLog.open(config.path, history.log.validBytes, history.lastSeq, config.slots) : JournalLog.create(config.path, history.lastSeq, logBytes(config.compactAfterBytes), config.slots);
-  return { index: history.state, seq: history.lastSeq, appliedSeq: applied ?? 0, log, recovery: recovery?.restoredRows === 0 && recovery.kind !== 'file-damaged' ? undefined : recovery };
+  return {
+    index: history.state,
+    seq: history.lastSeq,
+    appliedSeq: applied ?? 0,
+    log,
+    recovery: recovery?.restoredRows === 0 && recovery.kind !== 'file-damaged' ? undefined : recovery,
+    ...(rollingForwardTo === undefined ? {} : { rollingForwardTo }),
+  };
 }
 
 function reconcileReport(opened: Opened, changed: number): RecoveryReport {
@@ -125,7 +139,12 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   for (const batch of later) applyBatch(index, batch);
   const seq = Math.max(applied, history.lastSeq);
   if (config.readOnly) return { index, seq, appliedSeq: applied, log: undefined, recovery: undefined };
-  if (later.length > 0) store.send({ kind: 'replay', seq, rows: netRows(later) });
+  if (later.length > 0) {
+    // DuckDB must hold every batch before the journal that alone has some is set aside.
+    store.send({ kind: 'replay', seq, rows: netRows(later) });
+    const replayed = store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
+    if (replayed.kind === 'apply-failed') throw fromWireError(replayed.error, config.path);
+  }
   let recovery: RecoveryReport | undefined;
   let log: JournalLog | undefined;
   if (config.journal) {
@@ -141,7 +160,7 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
       };
     }
   }
-  return { index, seq, appliedSeq: applied, log, recovery };
+  return { index, seq, appliedSeq: later.length > 0 ? seq : applied, log, recovery };
 }
 
 /** Sealed logs the snapshot already covers (a crash or a close came before they were removed). */

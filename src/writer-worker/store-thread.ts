@@ -5,7 +5,7 @@
  * It also writes the snapshots that let the journal be compacted, and serves other
  * processes on `<file>.sock`, handing each to the journal thread as a party.
  */
-import { closeSync, existsSync } from 'node:fs';
+import { closeSync, existsSync, rmSync } from 'node:fs';
 import { MessageChannel, workerData, type MessagePort, type TransferListItem } from 'node:worker_threads';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import type { Columns, JournalToStore, StoreThreadConfig, StoreToJournal } from '../shared/protocol.js';
@@ -57,7 +57,7 @@ process.on('uncaughtException', (error) => void stop(WorkerState.FAILED, error))
 process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error));
 
 /** Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread. */
-async function stop(state: WorkerState, error?: unknown): Promise<void> {
+async function stop(state: WorkerState, error?: unknown, discard = false): Promise<void> {
   if (stopping) return;
   stopping = true;
   cancelTimers();
@@ -73,6 +73,7 @@ async function stop(state: WorkerState, error?: unknown): Promise<void> {
     closeError ??= failure;
   }
   store = undefined;
+  if (discard) for (const file of [path, `${path}.wal`]) rmSync(file, { force: true });
   if (state === WorkerState.CLOSED) {
     toJournal(closeError === undefined ? { kind: 'closed' } : { kind: 'closed', error: toWireError(closeError) });
   }
@@ -90,10 +91,16 @@ const watch: NodeJS.Timeout = setInterval(() => {
   }
 }, 50).unref();
 
+/** This open created the DuckDB file (it did not exist before). */
+let createdFile = false;
+
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
   try {
     store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
+    // Ours to remove on a refused open only once we hold it: a file another process made
+    // and locked in the meantime is never touched.
+    createdFile = created && path !== ':memory:';
   } catch (error) {
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
     return;
@@ -102,7 +109,13 @@ async function open(): Promise<void> {
 }
 
 async function reportOpened(created: boolean, damagedFiles: string[]): Promise<void> {
-  const { appliedSeq, hasRows } = await store!.position();
+  let { appliedSeq, hasRows } = await store!.position();
+  // An empty table reflects journal position 0: recorded now, so a crash before the first
+  // recorded apply still leaves a position (a roll-forward, not a full reconcile).
+  if (appliedSeq === null && !hasRows && !config.readOnly) {
+    await store!.recordPosition(0);
+    appliedSeq = 0;
+  }
   if (appliedSeq !== null) Atomics.store(slots, Slot.APPLIED_SEQ, appliedSeq);
   setState(WorkerState.RUNNING);
   toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
@@ -328,7 +341,7 @@ function onMessage(message: JournalToStore): void {
           await recordPosition();
         })
         .then(
-          () => stop(WorkerState.CLOSED),
+          () => stop(WorkerState.CLOSED, undefined, message.discardCreated === true && createdFile),
           (error: unknown) => stop(WorkerState.CLOSED, error),
         );
       return;

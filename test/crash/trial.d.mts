@@ -22,7 +22,7 @@ export interface TrialResult {
   readonly mismatches: readonly Mismatch[];
   readonly writerFailure: string | null;
   readonly reopenFailure: string | null;
-  /** Why open repaired the file from its journal, or null when it opened as it was. */
+  /** The kind of repair the first reopen made (RecoveryReport.kind), or null when it opened as it was. */
   readonly recovery: string | null;
   readonly hang: string | null;
   readonly durationMs: number;
@@ -34,6 +34,10 @@ export interface TrialSummary {
   lost: number;
   reopenFailures: number;
   recoveries: number;
+  /** Trials whose reopen rolled journaled batches into DuckDB: the lag was non-zero at the kill. */
+  rolledForward: number;
+  /** Other repairs by RecoveryReport.kind (a WAL lost at the kill shows as file-behind). */
+  otherRepairs: Record<string, number>;
   hangs: number;
   writerFailures: number;
   killedDuring: Record<KillPhase, number>;

@@ -79,6 +79,8 @@ export async function runTrials({ trials, parallel = 2, dir, firstSeed = 1, mode
     lost: 0,
     reopenFailures: 0,
     recoveries: 0,
+    rolledForward: 0,
+    otherRepairs: {},
     hangs: 0,
     writerFailures: 0,
     killedDuring: { writes: 0, checkpoint: 0, close: 0, none: 0 },
@@ -95,6 +97,8 @@ export async function runTrials({ trials, parallel = 2, dir, firstSeed = 1, mode
       summary.killedDuring[result.killedDuring]++;
       if (result.reopenFailure !== null) summary.reopenFailures++;
       if (result.recovery !== null) summary.recoveries++;
+      if (result.recovery === 'rolled-forward') summary.rolledForward++;
+      else if (result.recovery !== null) summary.otherRepairs[result.recovery] = (summary.otherRepairs[result.recovery] ?? 0) + 1;
       if (result.hang !== null) summary.hangs++;
       if (result.writerFailure !== null) summary.writerFailures++;
       if (result.lost > 0 || result.reopenFailure !== null || result.hang !== null || result.writerFailure !== null) {
@@ -115,6 +119,7 @@ export function formatSummary(summary) {
   return (
     `trials ${summary.trials}, acked ${summary.acked}, lost ${summary.lost}, reopen failures ${summary.reopenFailures}, ` +
     `hangs ${summary.hangs}, writer failures ${summary.writerFailures}, repaired from the journal ${summary.recoveries} ` +
+    `(of which rolled forward, DuckDB behind the journal at the kill: ${summary.rolledForward}; others ${JSON.stringify(summary.otherRepairs)}) ` +
     `(killed during writes ${k.writes}, during checkpoint ${k.checkpoint}, during close ${k.close}; finished before the kill ${k.none})`
   );
 }
