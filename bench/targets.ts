@@ -14,7 +14,8 @@ export const REFERENCE_LABEL = 'duckcat defineSync';
 export function allTargets(): WriteTarget[] {
   return [
     duckcatDefineSync(),
-    duckcatDefineSync(false),
+    duckcatDefineSync('duckdb'),
+    duckcatDefineSync('no journal'),
     duckcatDefine(1),
     duckcatDefine(8),
     duckcatDefine(64),

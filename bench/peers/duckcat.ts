@@ -7,23 +7,34 @@ import type { WriteTarget } from '../write-target.js';
  * Loads the library on first use rather than at import, so that while it does not build
  * only the duckcat rows fail and every peer still runs.
  */
-async function openCatalog(dir: string, journal = true): Promise<Catalog> {
+/** How writes are made durable: the default (journal-first), DuckDB too, or DuckDB alone. */
+export type DurabilityMode = 'journal' | 'duckdb' | 'no journal';
+
+async function openCatalog(dir: string, mode: DurabilityMode = 'journal'): Promise<Catalog> {
   const { Catalog: CatalogClass } = await import('duckcat');
-  return CatalogClass.open(join(dir, 'catalog.duckdb'), { journal });
+  const options = mode === 'journal' ? {} : mode === 'duckdb' ? { commit: 'duckdb' as const } : { journal: false };
+  return CatalogClass.open(join(dir, 'catalog.duckdb'), options);
 }
 
+const SYNC_LABELS: Record<DurabilityMode, string> = {
+  journal: 'duckcat defineSync',
+  duckdb: "duckcat defineSync (commit: 'duckdb')",
+  'no journal': 'duckcat defineSync (no journal)',
+};
+
 /**
- * duckcat `defineSync` from one caller: the main thread blocks until the row is committed.
- * With `journal` false it shows what the recovery journal costs per write.
+ * duckcat `defineSync` from one caller: the main thread blocks until the write is durable —
+ * in the journal (the default), in the journal and DuckDB (`commit: 'duckdb'`), or in DuckDB
+ * alone (`journal: false`).
  */
-export function duckcatDefineSync(journal = true): WriteTarget {
+export function duckcatDefineSync(mode: DurabilityMode = 'journal'): WriteTarget {
   let catalog: Catalog | undefined;
   return {
-    label: journal ? 'duckcat defineSync' : 'duckcat defineSync (no journal)',
+    label: SYNC_LABELS[mode],
     durable: true,
     concurrency: 1,
     async setup(dir) {
-      catalog = await openCatalog(dir, journal);
+      catalog = await openCatalog(dir, mode);
     },
     writeOne(i) {
       if (catalog === undefined) throw new Error('duckcat: writeOne before setup');

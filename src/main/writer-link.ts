@@ -13,10 +13,11 @@ const STORE_URL = new URL('../writer-worker/store-thread.js', import.meta.url);
 const EXIT_CLOSE_MS = 2_000;
 /**
  * With `commit: 'journal'`, the store thread gathers acknowledged batches this long (at
- * most a quarter of `maxLagMs`) before applying them in one DuckDB transaction: each apply
- * competes with the callers for CPU and for the disk's flushes (measured in bench/RESULTS.md).
+ * most half of `maxLagMs`), or until half of `maxLagRows` are waiting, before applying them
+ * in one DuckDB transaction: each apply competes with the callers for CPU and for the
+ * disk's flushes, and fewer, larger applies measured a lower write p99 (bench/RESULTS.md).
  */
-const APPLY_WINDOW_MS = 200;
+const APPLY_WINDOW_MS = 1_000;
 /** How long an abandoned store thread gets to close DuckDB on its own before it is left behind. */
 const STORE_STOP_MS = 2_000;
 
@@ -215,7 +216,8 @@ function startThreads(
     duckdbThreads: options.duckdbThreads,
     slots,
     port: between.port2,
-    applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 4)) : 0),
+    applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 2)) : 0),
+    applyAtRows: options.applyDelayMs === undefined ? Math.max(1, Math.floor(options.maxLagRows / 2)) : Number.MAX_SAFE_INTEGER,
   };
   // execArgv: [] — the threads run compiled JavaScript of their own; the parent's flags
   // (--input-type, loaders, --eval) are not theirs.

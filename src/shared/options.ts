@@ -61,8 +61,9 @@ export interface CatalogOptions {
   maxLagRows?: number;
   /**
    * With `commit: 'journal'`: most milliseconds the oldest write not yet in DuckDB may wait.
-   * Past it, new writes wait for DuckDB to catch up.
-   * @default 1000
+   * Past it, new writes wait for DuckDB to catch up. DuckDB applies every half of this
+   * (at most 1 s) or at half of `maxLagRows`, whichever comes first.
+   * @default 2000
    */
   maxLagMs?: number;
   /**
@@ -96,7 +97,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<CatalogOptions>> = Object.freeze
   journal: true,
   commit: 'journal',
   maxLagRows: 10_000,
-  maxLagMs: 1_000,
+  maxLagMs: 2_000,
 });
 
 /** Seal and compact the journal after this many bytes of records. */

@@ -255,6 +255,8 @@ export interface StoreThreadConfig {
    * transactions cost the callers' CPU less. 0 when callers wait for DuckDB (`commit: 'duckdb'`).
    */
   readonly applyWindowMs: number;
+  /** Apply at once, without waiting out the window, when this many rows are waiting. */
+  readonly applyAtRows: number;
 }
 
 /** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */

@@ -15,13 +15,16 @@ interface QueuedBatch {
  */
 export class ApplyQueue {
   #queued: QueuedBatch[] = [];
+  #rows = 0;
 
-  get size(): number {
-    return this.#queued.length;
+  /** Rows waiting. */
+  get rows(): number {
+    return this.#rows;
   }
 
   push(seq: number, rows: readonly ApplyRow[]): void {
     this.#queued.push({ seq, rows });
+    this.#rows += rows.length;
   }
 
   /** Takes every queued batch as one set of changes; undefined when nothing is queued. */
@@ -29,6 +32,7 @@ export class ApplyQueue {
     const batches = this.#queued;
     if (batches.length === 0) return undefined;
     this.#queued = [];
+    this.#rows = 0;
     const net = new Map<string, { json: string | null; version: number; existed: boolean }>();
     let rows = 0;
     for (const batch of batches) {

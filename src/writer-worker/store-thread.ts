@@ -159,21 +159,27 @@ async function applyQueued(): Promise<void> {
 }
 
 function scheduleApply(): void {
-  if (applyTimer !== undefined || stopping) return;
+  if (stopping) return;
+  if (queue.rows >= config.applyAtRows && applyTimer !== undefined) cancelApplyTimer();
+  if (applyTimer !== undefined) return;
   const run = () => {
     applyTimer = undefined;
     void serial.run(applyQueued);
   };
   // setImmediate lets every batch that has already arrived join this transaction.
-  applyTimer = config.applyWindowMs > 0 ? setTimeout(run, config.applyWindowMs) : setImmediate(run);
+  applyTimer = config.applyWindowMs > 0 && queue.rows < config.applyAtRows ? setTimeout(run, config.applyWindowMs) : setImmediate(run);
 }
 
-function cancelTimers(): void {
+function cancelApplyTimer(): void {
   if (applyTimer !== undefined) {
     clearTimeout(applyTimer as NodeJS.Timeout);
     clearImmediate(applyTimer as NodeJS.Immediate);
   }
   applyTimer = undefined;
+}
+
+function cancelTimers(): void {
+  cancelApplyTimer();
   clearTimeout(positionTimer);
   positionTimer = undefined;
 }
