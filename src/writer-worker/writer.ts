@@ -144,11 +144,15 @@ export class Writer {
     const rows = journalRows(plan);
     let seq: number | undefined;
     if (rows.length > 0) {
+      const waitForStore = this.#config.ackAfter === 'store';
+      // DuckDB's commit and the journal's fdatasync overlap: the write is acknowledged only
+      // once both are durable, and a batch DuckDB holds but the journal lost was never
+      // acknowledged, so open may keep it or not.
+      if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
       seq = this.#journal(rows);
       stamp(trace, TraceField.SYNCED);
       this.#seq = seq;
-      if (this.#config.ackAfter === 'store') {
-        this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
+      if (waitForStore) {
         const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
         if (outcome.kind === 'apply-failed') {
           this.#log?.appendAbort(seq);
