@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { serializeDefinition, validateName } from '../src/shared/validate-input.js';
+import { MAX_DEFINITION_DEPTH, serializeDefinition, validateName } from '../src/shared/validate-input.js';
 
 const invalid = (field: string) => expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field });
 
@@ -46,6 +46,15 @@ describe('serializeDefinition', () => {
     ['an undefined property', { a: undefined }, 'definition.a'],
   ])('refuses %s, naming where', (_label, value, field) => {
     expect(() => serializeDefinition(value, 1 << 20)).toThrow(invalid(field));
+  });
+
+  it('refuses nesting deeper than MAX_DEFINITION_DEPTH with ERR_CATALOG_INVALID, not a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(() => serializeDefinition(deep, 1 << 30)).toThrow(expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'definition' }));
+    let fine: unknown = 1;
+    for (let i = 0; i < MAX_DEFINITION_DEPTH; i++) fine = { a: fine };
+    expect(serializeDefinition(fine, 1 << 30).length).toBeGreaterThan(MAX_DEFINITION_DEPTH * 6);
   });
 
   it('refuses cycles', () => {

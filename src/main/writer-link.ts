@@ -203,6 +203,8 @@ function startThreads(
     maxLagRows: options.maxLagRows,
     maxLagMs: options.maxLagMs,
     compactAfterBytes: options.compactAfterBytes,
+    maxNameBytes: options.maxNameBytes,
+    maxDefinitionBytes: options.maxDefinitionBytes,
     slots,
     reply,
     port: ownerPort,

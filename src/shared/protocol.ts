@@ -74,6 +74,8 @@ export interface WriterStats {
   readonly ops: number;
   /** Ops answered ERR_CATALOG_EXISTS / ERR_CATALOG_NOT_FOUND. */
   readonly refusedOps: number;
+  /** Requests from client threads or processes refused before planning: malformed, or over a limit. */
+  readonly rejectedRequests: number;
   readonly meanBatchSize: number;
   readonly largestBatch: number;
   /**
@@ -231,6 +233,9 @@ export interface JournalThreadConfig {
   readonly maxLagRows: number;
   readonly maxLagMs: number;
   readonly compactAfterBytes: number;
+  /** Limits every client request is checked against (the owner's own calls are checked before they are sent). */
+  readonly maxNameBytes: number;
+  readonly maxDefinitionBytes: number;
   readonly slots: Int32Array;
   /** The owner's reply counter. */
   readonly reply: Int32Array;

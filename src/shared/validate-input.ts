@@ -36,6 +36,9 @@ export function serializeDefinition(definition: unknown, maxBytes: number): stri
   return json;
 }
 
+/** Deepest nesting of arrays and objects a definition may have (deeper ones overflow the stack somewhere). */
+export const MAX_DEFINITION_DEPTH = 256;
+
 function writeJson(value: unknown, path: string, ancestors: Set<object>): string {
   switch (typeof value) {
     case 'string':
@@ -54,6 +57,7 @@ function writeJson(value: unknown, path: string, ancestors: Set<object>): string
   if (value === null) return 'null';
   if (isProxy(value)) throw new CatalogInvalidError(path, 'is a Proxy; pass plain data');
   if (ancestors.has(value)) throw new CatalogInvalidError(path, 'is a circular reference');
+  if (ancestors.size >= MAX_DEFINITION_DEPTH) throw new CatalogInvalidError('definition', `is nested deeper than ${MAX_DEFINITION_DEPTH} levels`);
   ancestors.add(value);
   let text: string;
   if (Array.isArray(value)) {

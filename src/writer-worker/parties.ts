@@ -20,12 +20,15 @@ export class PortParty implements Party {
   readonly #reply: Int32Array;
   /** The owning Catalog: the only party that may close the catalog or add parties. */
   readonly owner: boolean;
+  /** Another process, reached through the store thread's socket bridge. */
+  readonly remote: boolean;
   #gone = false;
 
-  constructor(port: MessagePort, reply: Int32Array, owner: boolean) {
+  constructor(port: MessagePort, reply: Int32Array, owner: boolean, remote = false) {
     this.#port = port;
     this.#reply = reply;
     this.owner = owner;
+    this.remote = remote;
     port.on('close', () => (this.#gone = true));
   }
 

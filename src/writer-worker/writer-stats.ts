@@ -29,6 +29,7 @@ export class StatsRecorder {
   #refusedOps = 0;
   #largestBatch = 0;
   #applyCount = 0;
+  #rejected = 0;
   #appliedRows = 0;
 
   /**
@@ -49,6 +50,11 @@ export class StatsRecorder {
     this.#commits.add(commitMs);
   }
 
+  /** A client request refused before planning (malformed, over a limit). */
+  recordRejected(): void {
+    this.#rejected++;
+  }
+
   /** One DuckDB transaction of the store thread. */
   recordApply(rows: number, ms: number): void {
     this.#applyCount++;
@@ -65,6 +71,7 @@ export class StatsRecorder {
       failedBatches: this.#failedBatches,
       ops: this.#ops,
       refusedOps: this.#refusedOps,
+      rejectedRequests: this.#rejected,
       meanBatchSize: this.#batches === 0 ? 0 : this.#ops / this.#batches,
       largestBatch: this.#largestBatch,
       commitLatencyUs: this.#commits.percentiles(),

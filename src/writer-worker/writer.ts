@@ -1,5 +1,6 @@
 import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
@@ -105,9 +106,13 @@ export class Writer {
     const work: Work[] = [];
     for (const party of this.#parties) {
       for (const message of party.receive()) {
-        const incoming = message as MainToWorker | RequestBundle;
-        if (incoming.kind === 'bundle') for (const request of incoming.requests) work.push({ party, message: request });
-        else work.push({ party, message: incoming });
+        if (party.owner) {
+          const incoming = message as MainToWorker | RequestBundle;
+          if (incoming.kind === 'bundle') for (const request of incoming.requests) work.push({ party, message: request });
+          else work.push({ party, message: incoming });
+        } else {
+          this.#acceptFromClient(party, message, work);
+        }
       }
     }
     if (work.length === 0) return fromStore.length > 0;
@@ -126,6 +131,26 @@ export class Writer {
     }
     for (const { party, message } of work.slice(at)) this.#answer(party, message.id, new CatalogClosedError());
     return true;
+  }
+
+  /**
+   * Client threads and processes are a trust boundary: each request is checked like an API
+   * call; a bad one is answered to its sender alone (or dropped when it has no id).
+   */
+  #acceptFromClient(party: PortParty, message: unknown, into: Work[]): void {
+    const { requests, error } = unbundle(message);
+    if (error !== undefined) {
+      this.#stats.recordRejected();
+      return;
+    }
+    for (const request of requests) {
+      const parsed = parseClientRequest(request, this.#config);
+      if (parsed.ok) into.push({ party, message: parsed.request });
+      else {
+        this.#stats.recordRejected();
+        if (parsed.id !== undefined) this.#answer(party, parsed.id, parsed.error);
+      }
+    }
   }
 
   async #writeBatch(batch: readonly Work[]): Promise<void> {
@@ -212,12 +237,17 @@ export class Writer {
       else list.push(replies[i]!);
     });
     if (changes !== undefined && changes.names.length > 0) {
-      for (const party of this.#parties) {
+      const send = (party: PortParty) => {
         const own = byParty.get(party);
         party.send(own === undefined ? changes : { ...changes, replies: own });
-      }
-      for (const [party, own] of byParty) if (!this.#parties.has(party)) party.send({ ...changes, replies: own });
+      };
+      // Threads of this process first; then COMMITTED_SEQ; then other processes, whose
+      // messages go straight out through the socket: a process that has its reply may tell
+      // a thread here, whose next read must find the change.
+      const everyone = [...this.#parties, ...[...byParty.keys()].filter((party) => !this.#parties.has(party))];
+      for (const party of everyone) if (!party.remote) send(party);
       this.#liveness.committed(changes.seq);
+      for (const party of everyone) if (party.remote) send(party);
     } else {
       for (const [party, own] of byParty) party.send({ kind: 'replies', replies: own });
     }
@@ -278,7 +308,7 @@ export class Writer {
         this.#nextLogReady = message.error === undefined;
         return;
       case 'client':
-        this.welcome(new PortParty(message.port, message.reply, false));
+        this.welcome(new PortParty(message.port, message.reply, false, true));
         return;
       default:
         return;
