@@ -37,9 +37,13 @@ describe('CatalogError subclasses', () => {
       expect(error).toBeInstanceOf(Error);
     });
 
-    it(`${name} survives the trip across the thread boundary with its code`, () => {
-      const rebuilt = fromWireError(structuredClone(toWireError(make())), '/x');
+    it(`${name} survives the trip across the thread boundary with its class, name, code and message`, () => {
+      const original = make();
+      const rebuilt = fromWireError(structuredClone(toWireError(original)), '/x');
       expect(rebuilt.code).toBe(code);
+      expect(rebuilt.constructor).toBe(original.constructor);
+      expect(rebuilt.name).toBe(name);
+      expect(rebuilt.message).toBe(original.message);
       expect(rebuilt).toBeInstanceOf(CatalogError);
     });
   }

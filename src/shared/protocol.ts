@@ -109,6 +109,8 @@ export interface WireError {
   readonly message: string;
   readonly pid?: number;
   readonly field?: string;
+  /** The name an EXISTS / NOT_FOUND error is about. */
+  readonly definitionName?: string;
   readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
 }
 

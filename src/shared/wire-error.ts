@@ -1,11 +1,14 @@
 import {
+  CatalogClosedError,
   CatalogCorruptError,
   CatalogError,
   CatalogExistsError,
   CatalogInvalidError,
   CatalogLockedError,
   CatalogNotFoundError,
+  CatalogReadOnlyError,
   CatalogStorageError,
+  CatalogTimeoutError,
   CatalogWriterExitedError,
   ErrorCode,
   type CatalogErrorCode,
@@ -21,7 +24,7 @@ export function toWireError(error: unknown, fallback: CatalogErrorCode = ErrorCo
       message: error.message,
       ...(extra.pid === undefined ? {} : { pid: extra.pid }),
       ...(extra.field === undefined ? {} : { field: extra.field }),
-      ...(extra.definitionName === undefined ? {} : { field: extra.definitionName }),
+      ...(extra.definitionName === undefined ? {} : { definitionName: extra.definitionName }),
       ...(error.cause === undefined ? {} : { cause: describeCause(error.cause) }),
     };
   }
@@ -36,15 +39,24 @@ function describeCause(error: unknown): { name: string; message: string; stack?:
   return { name: 'Error', message: String(error) };
 }
 
-/** Rebuilds the matching CatalogError subclass on the receiving side. */
+/**
+ * Rebuilds the matching CatalogError subclass on the receiving side: every code has its
+ * class, so `instanceof` and `name` hold across threads, processes and SQL.
+ */
 export function fromWireError(wire: WireError, path = ''): CatalogError {
   const cause = wire.cause === undefined ? undefined : Object.assign(new Error(wire.cause.message), wire.cause);
   const options = cause === undefined ? undefined : { cause };
   switch (wire.code) {
     case ErrorCode.EXISTS:
-      return new CatalogExistsError(wire.field ?? '');
+      return new CatalogExistsError(wire.definitionName ?? '');
     case ErrorCode.NOT_FOUND:
-      return new CatalogNotFoundError(wire.field ?? '');
+      return new CatalogNotFoundError(wire.definitionName ?? '');
+    case ErrorCode.CLOSED:
+      return new CatalogClosedError(wire.message);
+    case ErrorCode.TIMEOUT:
+      return new CatalogTimeoutError(wire.message);
+    case ErrorCode.READ_ONLY:
+      return new CatalogReadOnlyError(wire.message);
     case ErrorCode.INVALID:
       return new CatalogInvalidError(wire.field ?? 'input', wire.message.replace(/^invalid [^:]*: /, ''));
     case ErrorCode.LOCKED:
