@@ -72,6 +72,9 @@ export class WriterLink extends PortLink implements ExitClosable {
     const owner = new MessageChannel();
     const between = new MessageChannel();
     const threads = startThreads(path, options, slots, reply, owner.port2, between);
+    // process.exit() while the file opens must not tear the store thread down mid-call either.
+    const starting: ExitClosable = { closeAtExit: () => stopStoreAtExit(slots, reply) };
+    guardAtExit(starting);
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), options.openTimeoutMs);
     try {
@@ -97,6 +100,7 @@ export class WriterLink extends PortLink implements ExitClosable {
       if (abort.signal.aborted) throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
       throw error;
     } finally {
+      unguard(starting);
       abort.abort();
       clearTimeout(timer);
     }
@@ -141,18 +145,9 @@ export class WriterLink extends PortLink implements ExitClosable {
     if (Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.RUNNING) {
       this.port.postMessage({ kind: 'close', id: this.nextId() } satisfies MainToWorker);
       ringDoorbell(this.slots);
+      waitForStoreAtExit(this.slots, this.reply);
     } else {
-      Atomics.store(this.slots, Slot.STOP_STORE, 1);
-    }
-    const deadline = performance.now() + EXIT_CLOSE_MS;
-    for (;;) {
-      const seen = Atomics.load(this.reply, REPLY_SEQ);
-      const store = Atomics.load(this.slots, Slot.STORE_STATE);
-      const storeDone = store !== WorkerState.RUNNING && store !== WorkerState.STARTING;
-      if (storeDone && Atomics.load(this.slots, Slot.DUCKDB_CALLS) === 0) return;
-      const left = deadline - performance.now();
-      if (left <= 0) return;
-      Atomics.wait(this.reply, REPLY_SEQ, seen, Math.min(WAIT_SLICE_MS, left));
+      stopStoreAtExit(this.slots, this.reply);
     }
   }
 
@@ -182,6 +177,26 @@ export class WriterLink extends PortLink implements ExitClosable {
     this.stopWatchdog();
     this.port.close();
     if (closeError !== undefined && !(closeError instanceof CatalogError && closeError === this.failure)) throw closeError;
+  }
+}
+
+/** At exit, with no journal thread to ask: the store thread closes DuckDB on its own. */
+function stopStoreAtExit(slots: Int32Array, reply: Int32Array): void {
+  Atomics.store(slots, Slot.STOP_STORE, 1);
+  waitForStoreAtExit(slots, reply);
+}
+
+/** Blocks the exiting thread until DuckDB is closed and no call is in flight, bounded. */
+function waitForStoreAtExit(slots: Int32Array, reply: Int32Array): void {
+  const deadline = performance.now() + EXIT_CLOSE_MS;
+  for (;;) {
+    const seen = Atomics.load(reply, REPLY_SEQ);
+    const store = Atomics.load(slots, Slot.STORE_STATE);
+    const storeDone = store !== WorkerState.RUNNING && store !== WorkerState.STARTING;
+    if (storeDone && Atomics.load(slots, Slot.DUCKDB_CALLS) === 0) return;
+    const left = deadline - performance.now();
+    if (left <= 0) return;
+    Atomics.wait(reply, REPLY_SEQ, seen, Math.min(WAIT_SLICE_MS, left));
   }
 }
 

@@ -101,6 +101,12 @@ async function open(): Promise<void> {
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
     createdFile = created && path !== ':memory:';
+    if (stopping) {
+      // Told to stop (process exit) while DuckDB was opening: close it, ask nothing more.
+      store.close();
+      store = undefined;
+      return;
+    }
   } catch (error) {
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
     return;
