@@ -1,5 +1,5 @@
-import { openSync, closeSync, writeSync, readFileSync, readdirSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { openSync, closeSync, writeSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync, linkSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import { CatalogLockedError } from '../shared/errors.js';
 
@@ -27,11 +27,13 @@ export class OwnerLock {
   /**
    * @throws {CatalogLockedError} when this process already owns the file.
    */
-  static acquire(catalogPath: string, readOnly: boolean): OwnerLock {
+  static acquire(givenPath: string, readOnly: boolean): OwnerLock {
+    // Keyed by the real file: a symlink to an open catalog is the same catalog.
+    const catalogPath = realCatalogPath(givenPath);
     const lockPath = `${catalogPath}.owner`;
     if (readOnly) {
       // Readers share a file with each other but never with a writer of this process.
-      if (readHolder(lockPath) === process.pid) throw OwnerLock.#ownedHere(catalogPath);
+      if (isThisProcess(readHolder(lockPath))) throw OwnerLock.#ownedHere(catalogPath);
       const reader = new OwnerLock(lockPath);
       reader.#held = false;
       reader.#mayConfirm = false;
@@ -40,7 +42,7 @@ export class OwnerLock {
       OwnerLock.#readersHere.set(catalogPath, count);
       if (count === 1) {
         try {
-          writeFileSync(readerMarker(catalogPath), `${process.pid}\n`, { mode: 0o600 });
+          writeExclusive(readerMarker(catalogPath), `${process.pid}\n`);
         } catch {
           // a read-only directory: no other thread can have it open read-write either
         }
@@ -50,28 +52,18 @@ export class OwnerLock {
     if (hasReadersInThisProcess(catalogPath)) throw OwnerLock.#ownedHere(catalogPath);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        const fd = openSync(lockPath, 'wx', 0o600);
-        try {
-          writeSync(fd, `${process.pid}\n`);
-        } finally {
-          closeSync(fd);
-        }
+        // 'wx': created here, never through a link planted in its place.
+        writeExclusive(lockPath, OWNER_RECORD);
         return new OwnerLock(lockPath);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       }
       const holder = readHolder(lockPath);
-      if (holder === process.pid) throw OwnerLock.#ownedHere(catalogPath);
+      if (isThisProcess(holder)) throw OwnerLock.#ownedHere(catalogPath);
       // Another live process: leave its file alone and let DuckDB's lock give the verdict
       // (with the holder's pid) when the writer opens the file.
-      if (holder !== undefined && isAlive(holder)) return OwnerLock.#foreign(lockPath);
-      // Dead owner. Rename is atomic: of two threads racing to take over, one wins.
-      try {
-        renameSync(lockPath, `${lockPath}.stale-${process.pid}-${attempt}`);
-        unlinkSync(`${lockPath}.stale-${process.pid}-${attempt}`);
-      } catch {
-        // lost the race; look again
-      }
+      if (holder !== undefined && isLive(holder)) return OwnerLock.#foreign(lockPath);
+      takeOverStale(lockPath, holder, attempt);
     }
     throw new CatalogLockedError(catalogPath, undefined, `could not take the owner file ${lockPath}`);
   }
@@ -96,12 +88,9 @@ export class OwnerLock {
   confirm(): void {
     if (this.#held || !this.#mayConfirm) return;
     try {
-      const fd = openSync(this.#lockPath, 'w', 0o600);
-      try {
-        writeSync(fd, `${process.pid}\n`);
-      } finally {
-        closeSync(fd);
-      }
+      // DuckDB gave us the file: whatever is in the owner file's place is stale.
+      rmSync(this.#lockPath, { force: true });
+      writeExclusive(this.#lockPath, OWNER_RECORD);
       this.#held = true;
     } catch {
       // the owner file is advisory; DuckDB's lock still protects other processes
@@ -122,9 +111,35 @@ export class OwnerLock {
     if (!this.#held) return;
     this.#held = false;
     try {
-      if (readHolder(this.#lockPath) === process.pid) unlinkSync(this.#lockPath);
+      if (isThisProcess(readHolder(this.#lockPath))) unlinkSync(this.#lockPath);
     } catch {
       // already gone
+    }
+  }
+}
+
+/** This process's incarnation: its pid and, where /proc tells it, its start time. */
+const OWN_START = startTimeOf(process.pid);
+const OWNER_RECORD = `${process.pid} ${OWN_START ?? ''}\n`;
+
+interface Holder {
+  readonly pid: number;
+  /** Start time of the holder process (clock ticks since boot), when it was recorded. */
+  readonly start: string | undefined;
+}
+
+/**
+ * The real path of a catalog file: through symlinks, so two names for one file share one
+ * owner file. A file that does not exist yet is named by its directory's real path.
+ */
+function realCatalogPath(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    try {
+      return join(realpathSync(dirname(path)), basename(path));
+    } catch {
+      return path;
     }
   }
 }
@@ -143,20 +158,76 @@ function hasReadersInThisProcess(catalogPath: string): boolean {
   }
 }
 
-function readHolder(lockPath: string): number | undefined {
+function readHolder(lockPath: string): Holder | undefined {
   try {
-    const pid = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : undefined;
+    const [pidText, start] = readFileSync(lockPath, 'utf8').trim().split(' ');
+    const pid = Number.parseInt(pidText ?? '', 10);
+    return Number.isSafeInteger(pid) && pid > 0 ? { pid, start: start === '' ? undefined : start } : undefined;
   } catch {
     return undefined;
   }
 }
 
-function isAlive(pid: number): boolean {
+/**
+ * Whether the holder is this very process. The same pid with another start time is an
+ * earlier incarnation (a container's PID 1 restarted after a kill): stale, taken over.
+ */
+function isThisProcess(holder: Holder | undefined): boolean {
+  if (holder?.pid !== process.pid) return false;
+  return holder.start === undefined || OWN_START === undefined || holder.start === OWN_START;
+}
+
+/** Whether the holder still runs: its pid is alive and, when known, started when recorded. */
+function isLive(holder: Holder): boolean {
+  if (holder.pid === process.pid) return isThisProcess(holder);
   try {
-    process.kill(pid, 0);
-    return true;
+    process.kill(holder.pid, 0);
   } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const start = holder.start === undefined ? undefined : startTimeOf(holder.pid);
+  return start === undefined || start === holder.start;
+}
+
+/**
+ * Moves a stale owner file away. Rename is atomic, so of two processes taking over at once
+ * one moves it; the other might move the winner's fresh file instead — so what was moved is
+ * checked, and a live owner's file is put back (by link, which never overwrites).
+ */
+function takeOverStale(lockPath: string, judged: Holder | undefined, attempt: number): void {
+  const moved = `${lockPath}.stale-${process.pid}-${attempt}`;
+  try {
+    renameSync(lockPath, moved);
+  } catch {
+    return; // lost the race; look again
+  }
+  const found = readHolder(moved);
+  if (found !== undefined && (found.pid !== judged?.pid || found.start !== judged.start) && isLive(found)) {
+    try {
+      linkSync(moved, lockPath);
+    } catch {
+      // someone else holds the name by now; the live owner keeps DuckDB's lock all the same
+    }
+  }
+  rmSync(moved, { force: true });
+}
+
+function writeExclusive(file: string, text: string): void {
+  const fd = openSync(file, 'wx', 0o600);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A process's start time from /proc (Linux), or undefined where it cannot be read. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22; the command name (field 2) may hold spaces, so count after its closing paren.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
   }
 }

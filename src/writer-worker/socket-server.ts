@@ -1,4 +1,4 @@
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { WorkerToMain } from '../shared/protocol.js';
 import type { Party } from './parties.js';
@@ -105,8 +105,16 @@ export function readLines(socket: Socket, onLine: (line: string) => void): void 
   });
 }
 
-// A socket file nobody listens on is what a killed owner leaves behind.
+// A socket file nobody listens on is what a killed owner leaves behind. Anything else at
+// that name is the user's: never removed (the catalog then serves no other process).
 async function removeIfStale(path: string): Promise<void> {
+  let entry;
+  try {
+    entry = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!entry.isSocket()) throw new Error(`${path} exists and is not a socket; leaving it alone`);
   const alive = await new Promise<boolean>((resolve) => {
     const probe = createConnection(path);
     probe.once('connect', () => {

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { CatalogInvalidError, CatalogTimeoutError, CatalogWriterExitedError } from '../../shared/errors.js';
@@ -54,9 +54,13 @@ export class RemoteCatalog extends CatalogView {
         once(worker, 'exit', { signal: abort.signal }),
       ])) as [HelloMessage | number];
       if (typeof hello !== 'object' || hello.kind !== 'hello') {
-        // Nobody listened: the socket file is a dead owner's leftover.
-        if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING) rmSync(socketPath, { force: true });
-        throw new CatalogWriterExitedError(`no process serves ${absolute} (removed the stale ${socketPath})`);
+        // Nobody listened: a socket file there is a dead owner's leftover. Anything else is
+        // not ours to remove.
+        if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING && isSocket(socketPath)) {
+          rmSync(socketPath, { force: true });
+          throw new CatalogWriterExitedError(`no process serves ${absolute} (removed the stale ${socketPath})`);
+        }
+        throw new CatalogWriterExitedError(`no process serves ${absolute} (${socketPath} does not answer)`);
       }
       let map: DefinitionMap | undefined;
       const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map?.applyChanges(changes.names, changes.jsons));
@@ -80,5 +84,13 @@ export class RemoteCatalog extends CatalogView {
     this.#port.close();
     // The link worker holds no DuckDB state, so ending it at once is safe.
     await this.#worker.terminate();
+  }
+}
+
+function isSocket(path: string): boolean {
+  try {
+    return lstatSync(path).isSocket();
+  } catch {
+    return false;
   }
 }
