@@ -36,7 +36,11 @@ export const TABLE_EXISTS = `
 SELECT count(*)::INTEGER AS n FROM duckdb_tables()
 WHERE schema_name = 'semantic_layer' AND table_name = '_definitions' AND database_name = current_database()`;
 
-export const SELECT_ALL = `SELECT name, definition::VARCHAR AS definition, version::INTEGER AS version FROM ${TABLE}`;
+/**
+ * Names come back as UTF-8 bytes: @duckdb/node-api decodes VARCHAR with a decoder that drops
+ * a leading U+FEFF, which would merge '\uFEFFx' into 'x' (measured on 1.5.6-r.1).
+ */
+export const SELECT_ALL = `SELECT encode(name) AS name, definition::VARCHAR AS definition, version::INTEGER AS version FROM ${TABLE}`;
 
 export const UPDATE_ONE = `UPDATE ${TABLE} SET definition = $2, version = $3, updated_at = now() WHERE name = $1`;
 

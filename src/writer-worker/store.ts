@@ -7,6 +7,7 @@ import {
   VARCHAR,
   listValue,
   timestampTZValue,
+  type DuckDBBlobValue,
   type DuckDBPreparedStatement,
 } from '@duckdb/node-api';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
@@ -122,10 +123,10 @@ export class Store {
   async loadAll(): Promise<Columns> {
     if (!(await this.#tableExists())) return emptyColumns();
     const reader = await this.#inFlight.run(() => this.#connection.runAndReadAll(sql.SELECT_ALL));
-    const columns = reader.getColumns() as [string[], string[], number[]] | [];
+    const columns = reader.getColumns() as [DuckDBBlobValue[], string[], number[]] | [];
     if (columns.length === 0) return emptyColumns();
     const [names, jsons, versions] = columns;
-    return { names, jsons, versions };
+    return { names: names.map(decodeName), jsons, versions };
   }
 
   /**
@@ -224,8 +225,8 @@ export class Store {
       onStart(position);
       const result = await this.#inFlight.run(() => reader.stream(sql.SELECT_ALL));
       for (let chunk = await this.#inFlight.run(() => result.fetchChunk()); chunk !== null && chunk.rowCount > 0; chunk = await this.#inFlight.run(() => result.fetchChunk())) {
-        const [names, jsons, versions] = chunk.getColumns() as [string[], string[], number[]];
-        onRows(names, jsons, versions);
+        const [names, jsons, versions] = chunk.getColumns() as [DuckDBBlobValue[], string[], number[]];
+        onRows(names.map(decodeName), jsons, versions);
       }
       await this.#inFlight.run(() => reader.run('COMMIT'));
       return position;
@@ -309,6 +310,13 @@ function openError(path: string, error: unknown): Error {
     return new CatalogLockedError(path, holder?.pid, undefined, { cause: error });
   }
   return new CatalogStorageError(`could not open catalog ${path}: ${message}`, { cause: error });
+}
+
+// ignoreBOM: a name that starts with U+FEFF keeps it.
+const NAME_DECODER = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
+
+function decodeName(blob: DuckDBBlobValue): string {
+  return NAME_DECODER.decode(blob.bytes);
 }
 
 export function messageOf(error: unknown): string {
