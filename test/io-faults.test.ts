@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { collect, fixture } from './helpers/child.js';
+import { readDuckdbFile } from './helpers/duckdb-file.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 const STRACE = ['/usr/bin/strace', '/bin/strace'].find((file) => existsSync(file));
@@ -38,6 +39,7 @@ async function runWithFault(path: string, file: string, syscalls: string, error:
 }
 
 async function expectAcknowledgedTwice(path: string, run: FaultRun): Promise<void> {
+  let names: string[] = [];
   for (let open = 0; open < 2; open++) {
     const cat = await Catalog.open(path);
     for (const name of run.acked) expect(cat.has(name), `${name} after reopen ${open}`).toBe(true);
@@ -45,8 +47,12 @@ async function expectAcknowledgedTwice(path: string, run: FaultRun): Promise<voi
     const firstError = run.errors[0]?.name;
     const known = new Set([...run.acked, ...(firstError === undefined ? [] : [firstError])]);
     for (const name of cat.list()) expect(known.has(name), `${name} was never acknowledged`).toBe(true);
+    names = cat.list();
     await cat.close();
   }
+  // And the DuckDB table, read without duckcat, holds exactly what the catalog shows.
+  const file = await readDuckdbFile(path);
+  expect([...file.rows.keys()].sort()).toEqual(names);
 }
 
 describe.skipIf(STRACE === undefined)('I/O errors injected with strace', () => {

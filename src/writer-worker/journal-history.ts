@@ -21,6 +21,8 @@ export interface JournalHistory {
   readonly batches: readonly BatchRecord[];
   /** Newest seq the journal mentions. */
   readonly lastSeq: number;
+  /** Newest batch DuckDB refused (`commit: 'duckdb'`): it may have half-landed in DuckDB's WAL. 0 when none. */
+  readonly lastAborted: number;
   /** Highest seq that should be in the journal but is not readable (0 when none). */
   readonly highestMissing: number;
   /** What is damaged, in words; empty when nothing is. */
@@ -112,5 +114,6 @@ export function readJournalHistory(path: string): JournalHistory {
       else state.set(name, { json, version });
     }
   }
-  return { exists: files.length > 0, base, state, batches, lastSeq, highestMissing, damage, log, segments, files };
+  const lastAborted = Math.max(0, ...[...aborted].filter((seq) => base === undefined || seq > base));
+  return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, log, segments, files };
 }

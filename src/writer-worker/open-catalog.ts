@@ -81,7 +81,9 @@ function fromJournal(config: JournalThreadConfig, store: StoreLink, history: Jou
   let recovery: RecoveryReport | undefined;
   let rollingForwardTo: number | undefined;
   const writable = !config.readOnly;
-  if (applied !== null && applied >= base) {
+  // A batch DuckDB refused after the position it recorded may still be in its WAL: only a
+  // full comparison makes the table equal the journal then.
+  if (applied !== null && applied >= base && history.lastAborted <= applied) {
     const rows = netRows(history.batches.filter((batch) => batch.seq > applied));
     if (rows.length > 0 && writable) {
       store.send({ kind: 'replay', seq: history.lastSeq, rows });
