@@ -118,3 +118,28 @@ describe('requests on the socket are checked like API calls', () => {
     await cat.close();
   });
 });
+
+describe('a client that stops reading', () => {
+  it('is disconnected once it leaves 64 MiB unread; the owner writes on and the writer stays small', { timeout: 60_000 }, async () => {
+    const path = tempCatalogPath();
+    const cat = await Catalog.open(path);
+    const reader = await rawClient(path);
+    reader.socket.pause();
+    const big = 'x'.repeat(900 * 1024);
+    const before = process.memoryUsage().rss;
+    for (let i = 0; i < 120; i++) await cat.define(`big${i}`, { i, big });
+    // A paused socket cannot see its end: read now, and the server's hang-up arrives.
+    let received = 0;
+    reader.socket.on('data', (chunk: string) => (received += chunk.length));
+    reader.socket.resume();
+    await reader.closed;
+    expect(received).toBeLessThan(120 * big.length);
+    // The owner's catalog is intact and still takes writes.
+    cat.defineSync('after', 1);
+    expect(cat.size).toBeGreaterThanOrEqual(2);
+    const grownMB = (process.memoryUsage().rss - before) / 2 ** 20;
+    // The definitions themselves are ~100 MB across the threads; an unbounded socket buffer would add as much again.
+    expect(grownMB).toBeLessThan(1_000);
+    await cat.close();
+  });
+});

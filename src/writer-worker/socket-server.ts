@@ -33,7 +33,13 @@ export class SocketServer {
       let handler: (message: unknown) => void = () => undefined;
       const party: Party = {
         send: (message: WorkerToMain) => {
-          if (!socket.destroyed) socket.write(`${JSON.stringify(message)}\n`);
+          if (socket.destroyed) return;
+          // A client that does not read its replies and changes is dropped, not buffered for.
+          if (socket.writableLength > MAX_UNREAD_BYTES) {
+            socket.destroy();
+            return;
+          }
+          socket.write(`${JSON.stringify(message)}\n`);
         },
         wake: () => undefined,
         close: () => socket.end(),
@@ -68,6 +74,9 @@ export class SocketServer {
     rmSync(this.#path, { force: true });
   }
 }
+
+/** Most bytes a client may leave unread before it is disconnected. */
+export const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
 
 /**
  * Longest line either side accepts, in UTF-16 code units: a peer that sends more without a
