@@ -27,14 +27,15 @@ try {
       (1, 1, 100, 'paid'), (2, 1, 50, 'paid'), (3, 2, 70, 'paid'),
       (4, 3, 30, 'cancelled'), (5, 3, 20, 'paid'), (6, 2, 80, 'paid')) t(id, customer_id, amount, status);`);
 
-  // Registers define/replace/drop_semantic_view, list_semantic_views, describe_semantic_view
-  // and semantic_view_sql on the host's instance. Writes go to the catalog's own file.
+  // Registers define/replace/drop_semantic_view, list_semantic_views, describe_semantic_view,
+  // explain_semantic_view and semantic_view_sql on the host's instance, and the semantic_query
+  // macro on this connection. Writes go to the catalog's own file.
   await catalog.attach(connection);
 
   const sales = {
     base_table: 'orders',
     alias: 'o',
-    joins: [{ table: 'customers', alias: 'c', on: 'o.customer_id = c.id' }],
+    joins: [{ table: 'customers', alias: 'c', on: 'o.customer_id = c.id', primary_key: 'id' }],
     dimensions: [{ name: 'region', expr: 'c.region' }],
     metrics: [
       { name: 'revenue', expr: 'o.amount', agg: 'sum' },
@@ -45,6 +46,8 @@ try {
   await show('define (durable when it returns)', 'SELECT define_semantic_view($1, $2) AS status', ['sales', JSON.stringify(sales)]);
   await show('list', 'SELECT name, base_table, dimension_count, metric_count FROM list_semantic_views()');
   await show('describe', "SELECT * FROM describe_semantic_view('sales')");
+  await show('query', "SELECT * FROM semantic_query('sales', dimensions := ['region'], metrics := ['revenue', 'customers']) WHERE revenue > 100");
+  await show('explain', "SELECT * FROM explain_semantic_view('sales', dimensions := ['region'], metrics := ['revenue'])");
   await show('expand and run in one statement', "SELECT * FROM query(semantic_view_sql('sales', ['region'], ['revenue', 'customers']))");
 
   console.log('\n-- the same from TypeScript: catalog.query(connection, "sales", ...)');

@@ -7,7 +7,7 @@ import { semanticViewSql } from '../src/shared/semantic-view-sql.js';
 const salesJson = {
   base_table: 'orders',
   alias: 'o',
-  joins: [{ table: 'customers', alias: 'c', on: 'o.customer_id = c.id' }],
+  joins: [{ table: 'customers', alias: 'c', on: 'o.customer_id = c.id', primary_key: 'id' }],
   dimensions: [
     { name: 'region', expr: 'c.region' },
     { name: 'month', expr: "strftime(o.ordered_at, '%Y-%m')" },

@@ -51,24 +51,32 @@ describe('semantic view SQL functions', () => {
     await cat.close();
   });
 
-  it('registers every function on the host instance, for all its connections', async () => {
+  it('registers every function on the host instance, for all its connections, and semantic_query on the attached one', async () => {
     const other = await host.connect();
-    const reader = await other.runAndReadAll(
-      "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE '%semantic_view%' ORDER BY 1",
-    );
+    const functions = "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE '%semantic%' ORDER BY 1";
+    const reader = await other.runAndReadAll(functions);
     expect(reader.getRows().map((row) => row[0])).toEqual([
       'define_semantic_view',
       'describe_semantic_view',
+      'describe_semantic_view_members',
       'drop_semantic_view',
+      'explain_semantic_view',
       'list_semantic_views',
       'replace_semantic_view',
+      'semantic_query_sql',
       'semantic_view_sql',
     ]);
+    // The semantic_query macro is TEMP: on the attached connection only, until attach(other).
+    const macro = "SELECT database_name FROM duckdb_functions() WHERE function_name = 'semantic_query'";
+    expect((await connection.runAndReadAll(macro)).getRows()).toEqual([['temp']]);
+    expect((await other.runAndReadAll(macro)).getRows()).toEqual([]);
+    await cat.attach(other);
+    expect((await other.runAndReadAll(macro)).getRows()).toEqual([['temp']]);
     other.closeSync();
   });
 
   it('define_semantic_view commits through the catalog and returns a status', async () => {
-    expect(await scalar(connection, 'SELECT define_semantic_view($1, $2)', ['sales', json(sales)])).toBe('defined semantic view "sales"');
+    expect(await scalar(connection, 'SELECT define_semantic_view($1, $2)', ['sales', json(sales)])).toBe("Semantic view 'sales' registered successfully");
     expect(cat.get('sales')).toEqual({ kind: 'semantic_view', ...sales });
     // Durable: a fresh open of the file (after close) reads it back.
     await cat.close();
@@ -77,7 +85,7 @@ describe('semantic view SQL functions', () => {
     await reopened.close();
   });
 
-  it('list_semantic_views and describe_semantic_view answer from the catalog', async () => {
+  it('list_semantic_views, describe_semantic_view and describe_semantic_view_members answer from the catalog', async () => {
     await connection.run('SELECT define_semantic_view($1, $2)', ['sales', json(sales)]);
     cat.defineSync('not_a_view', { some: 'config' });
     const list = await connection.runAndReadAll(
@@ -86,8 +94,19 @@ describe('semantic view SQL functions', () => {
     expect(list.getRowObjectsJS()).toEqual([
       { name: 'sales', base_table: 'orders', dimension_count: 1, metric_count: 2, comment: 'paid orders', t: 'orders', type: 'JSON' },
     ]);
-    const describe = await connection.runAndReadAll("SELECT * FROM describe_semantic_view('sales')");
-    expect(describe.getRowObjectsJS()).toEqual([
+    const described = await connection.runAndReadAll("SELECT * FROM describe_semantic_view('sales')");
+    expect(described.getRowObjectsJS()).toEqual([
+      {
+        name: 'sales',
+        base_table: 'orders',
+        dimensions: '[{"comment":"where it shipped","expr":"region","name":"region"}]',
+        metrics: '[{"agg":"sum","expr":"amount","name":"revenue"},{"expr":"count(*)","name":"orders"}]',
+        filters: '["status = \'paid\'"]',
+        joins: 'null',
+      },
+    ]);
+    const members = await connection.runAndReadAll("SELECT * FROM describe_semantic_view_members('sales')");
+    expect(members.getRowObjectsJS()).toEqual([
       { kind: 'dimension', name: 'region', expr: 'region', agg: null, comment: 'where it shipped' },
       { kind: 'metric', name: 'revenue', expr: 'amount', agg: 'sum', comment: null },
       { kind: 'metric', name: 'orders', expr: 'count(*)', agg: null, comment: null },
@@ -101,7 +120,7 @@ describe('semantic view SQL functions', () => {
       `SELECT define_semantic_view(name, def) FROM (VALUES ('a', $1), ('b', $1), ('c', $1)) v(name, def) ORDER BY name`,
       [good],
     );
-    expect(reader.getRows().map((row) => row[0])).toEqual(['defined semantic view "a"', 'defined semantic view "b"', 'defined semantic view "c"']);
+    expect(reader.getRows().map((row) => row[0])).toEqual(['a', 'b', 'c'].map((name) => `Semantic view '${name}' registered successfully`));
     const error = await failure(connection, `SELECT define_semantic_view(name, def) FROM (VALUES ('d', $1), ('a', $1)) v(name, def)`, [good]);
     expect(codeOf(error)).toBe('ERR_CATALOG_EXISTS');
     expect(cat.list()).toEqual(['a', 'b', 'c', 'd']);
@@ -117,11 +136,11 @@ describe('semantic view SQL functions', () => {
   });
 
   it('replace_semantic_view upserts, drop_semantic_view removes', async () => {
-    expect(await scalar(connection, 'SELECT replace_semantic_view($1, $2)', ['sales', json(sales)])).toBe('defined semantic view "sales"');
+    expect(await scalar(connection, 'SELECT replace_semantic_view($1, $2)', ['sales', json(sales)])).toBe("Semantic view 'sales' registered successfully");
     const changed = { ...sales, comment: 'v2' };
-    expect(await scalar(connection, 'SELECT replace_semantic_view($1, $2)', ['sales', json(changed)])).toBe('replaced semantic view "sales"');
+    expect(await scalar(connection, 'SELECT replace_semantic_view($1, $2)', ['sales', json(changed)])).toBe("Semantic view 'sales' replaced successfully");
     expect(cat.get('sales')).toMatchObject({ comment: 'v2' });
-    expect(await scalar(connection, "SELECT drop_semantic_view('sales')")).toBe('dropped semantic view "sales"');
+    expect(await scalar(connection, "SELECT drop_semantic_view('sales')")).toBe("Semantic view 'sales' dropped successfully");
     expect(cat.has('sales')).toBe(false);
     expect((await connection.runAndReadAll('SELECT count(*) FROM list_semantic_views()')).getRows()[0]![0]).toBe(0n);
   });
@@ -136,6 +155,7 @@ describe('semantic view SQL functions', () => {
 
     it('ERR_CATALOG_NOT_FOUND for drop and describe of an unknown name', async () => {
       expect(codeOf(await failure(connection, "SELECT drop_semantic_view('ghost')"))).toBe('ERR_CATALOG_NOT_FOUND');
+      expect(codeOf(await failure(connection, "SELECT * FROM describe_semantic_view_members('ghost')"))).toBe('ERR_CATALOG_NOT_FOUND');
       const error = await failure(connection, "SELECT * FROM describe_semantic_view('ghost')");
       expect(error.message).toMatch(/^Binder Error: ERR_CATALOG_NOT_FOUND: definition "ghost" does not exist/);
       expect(codeOf(await failure(connection, "SELECT semantic_view_sql('ghost', [], ['n'])"))).toBe('ERR_CATALOG_NOT_FOUND');
@@ -156,9 +176,16 @@ describe('semantic view SQL functions', () => {
       expect(cat.has('v')).toBe(false);
     });
 
-    it('ERR_CATALOG_INVALID when replace, drop or describe meet a definition that is not a semantic view', async () => {
+    it('ERR_CATALOG_INVALID when replace, drop, describe or semantic_query meet a definition that is not a semantic view', async () => {
       cat.defineSync('config', { retries: 3 });
-      for (const sql of ["SELECT replace_semantic_view('config', $1)", "SELECT drop_semantic_view('config')", "SELECT * FROM describe_semantic_view('config')"]) {
+      for (const sql of [
+        "SELECT replace_semantic_view('config', $1)",
+        "SELECT drop_semantic_view('config')",
+        "SELECT * FROM describe_semantic_view('config')",
+        "SELECT * FROM describe_semantic_view_members('config')",
+        "SELECT * FROM semantic_query('config', metrics := ['n'])",
+        "SELECT * FROM explain_semantic_view('config', metrics := ['n'])",
+      ]) {
         const error = await failure(connection, sql, sql.includes('$1') ? [json(sales)] : undefined);
         expect(codeOf(error)).toBe('ERR_CATALOG_INVALID');
         expect(error.message).toMatch(/"config" is not a semantic view/);
@@ -168,7 +195,13 @@ describe('semantic view SQL functions', () => {
 
     it('ERR_CATALOG_CLOSED once the catalog is closed, while the host keeps working', async () => {
       await cat.close();
-      for (const sql of ["SELECT define_semantic_view('v', '{}')", "SELECT drop_semantic_view('v')", 'SELECT * FROM list_semantic_views()']) {
+      for (const sql of [
+        "SELECT define_semantic_view('v', '{}')",
+        "SELECT drop_semantic_view('v')",
+        'SELECT * FROM list_semantic_views()',
+        "SELECT * FROM semantic_query('v', metrics := ['n'])",
+        "SELECT * FROM explain_semantic_view('v', metrics := ['n'])",
+      ]) {
         expect(codeOf(await failure(connection, sql))).toBe('ERR_CATALOG_CLOSED');
       }
       expect(await scalar(connection, 'SELECT 6 * 7')).toBe(42);

@@ -29,7 +29,7 @@ describe('semantic views survive restarts through SQL alone', () => {
     const pids = new Set<number>();
     for (let run = 0; run < 2; run++) {
       const defined = await step(catalogPath, hostPath, 'define');
-      expect(defined.status).toBe('defined semantic view "restart_sv"');
+      expect(defined.status).toBe("Semantic view 'restart_sv' registered successfully");
       expect(defined.listed).toEqual([listedView]);
 
       const afterRestart = await step(catalogPath, hostPath, 'list');
@@ -40,7 +40,7 @@ describe('semantic views survive restarts through SQL alone', () => {
       ]);
 
       const dropped = await step(catalogPath, hostPath, 'drop');
-      expect(dropped.status).toBe('dropped semantic view "restart_sv"');
+      expect(dropped.status).toBe("Semantic view 'restart_sv' dropped successfully");
       expect(dropped.listed).toEqual([]);
 
       const afterDrop = await step(catalogPath, hostPath, 'list');

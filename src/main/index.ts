@@ -39,5 +39,7 @@ export { semanticViewSql } from '../shared/semantic-view-sql.js';
 export type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
 export { DEFAULT_ATTACH_OPTIONS } from './sql/attach.js';
 export type { AttachOptions } from './sql/attach.js';
+export { attachCatalog, hostCatalogPath, HOST_CATALOG_SUFFIX } from './sql/attach-catalog.js';
+export type { AttachCatalogOptions } from './sql/attach-catalog.js';
 export type { SemanticViewRow } from './sql/query.js';
 export { catalogErrorFromSql } from './sql/sql-error.js';

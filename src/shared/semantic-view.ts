@@ -5,6 +5,7 @@
  * Stored as plain JSON with `kind: "semantic_view"`; other definitions stay untyped.
  */
 import { CatalogInvalidError } from './errors.js';
+import { modelSemanticView } from './semantic-view-model.js';
 import { checkSqlFragment } from './sql-fragment.js';
 
 /** The `kind` value that marks a catalog entry as a semantic view. */
@@ -18,6 +19,10 @@ export const Aggregation = {
   AVG: 'avg',
   MIN: 'min',
   MAX: 'max',
+  MEDIAN: 'median',
+  /** The `fraction` quantile, interpolated (`quantile_cont`). */
+  QUANTILE: 'quantile',
+  APPROX_COUNT_DISTINCT: 'approx_count_distinct',
 } as const;
 export type Aggregation = (typeof Aggregation)[keyof typeof Aggregation];
 
@@ -38,14 +43,22 @@ export interface SemanticViewJoin {
   readonly on: string;
   /** @default 'left' */
   readonly type?: JoinType;
+  /**
+   * Column(s) of this table whose values identify one of its rows. Lets the planner prove
+   * the join does not repeat rows (`on` equates every key column) and compute metrics of
+   * this table at its own grain.
+   */
+  readonly primary_key?: string | readonly string[];
 }
 
 /** A group-by column of the view. */
 export interface SemanticViewDimension {
   /** Output column name; unique among dimensions and metrics, ignoring case. */
   readonly name: string;
-  /** SQL expression over the base and joined tables. */
+  /** SQL expression over the base and joined tables; bare names of other dimensions mean those dimensions. */
   readonly expr: string;
+  /** Alias (or table name) of the table the expression reads; absent = found from `alias.column` references. */
+  readonly source_table?: string;
   readonly comment?: string;
 }
 
@@ -56,6 +69,10 @@ export interface SemanticViewMetric {
   /** SQL expression: aggregated with `agg`, or an aggregate expression itself when `agg` is absent. */
   readonly expr: string;
   readonly agg?: Aggregation;
+  /** For `agg: 'quantile'`: the fraction, from 0 to 1 (0.5 is the median). */
+  readonly fraction?: number;
+  /** The table whose rows the metric aggregates (its grain); absent = found from `alias.column` references, else the base table. */
+  readonly source_table?: string;
   readonly comment?: string;
 }
 
@@ -66,6 +83,8 @@ export interface SemanticView {
   readonly base_table: string;
   /** Identifier the expressions use for the base table. */
   readonly alias?: string;
+  /** Column(s) identifying one row of the base table (see {@link SemanticViewJoin.primary_key}). */
+  readonly primary_key?: string | readonly string[];
   readonly joins?: readonly SemanticViewJoin[];
   readonly dimensions: readonly SemanticViewDimension[];
   readonly metrics: readonly SemanticViewMetric[];
@@ -77,10 +96,10 @@ export interface SemanticView {
 /** What a caller may pass: a {@link SemanticView} whose `kind` may be omitted. */
 export type SemanticViewInput = Omit<SemanticView, 'kind'> & { readonly kind?: typeof SEMANTIC_VIEW_KIND };
 
-const VIEW_KEYS = ['kind', 'base_table', 'alias', 'joins', 'dimensions', 'metrics', 'filters', 'comment'] as const;
-const JOIN_KEYS = ['table', 'alias', 'on', 'type'] as const;
-const DIMENSION_KEYS = ['name', 'expr', 'comment'] as const;
-const METRIC_KEYS = ['name', 'expr', 'agg', 'comment'] as const;
+const VIEW_KEYS = ['kind', 'base_table', 'alias', 'primary_key', 'joins', 'dimensions', 'metrics', 'filters', 'comment'] as const;
+const JOIN_KEYS = ['table', 'alias', 'on', 'type', 'primary_key'] as const;
+const DIMENSION_KEYS = ['name', 'expr', 'source_table', 'comment'] as const;
+const METRIC_KEYS = ['name', 'expr', 'agg', 'fraction', 'source_table', 'comment'] as const;
 
 // Spellings people reach for first; the error names the key we expect instead.
 const MISSPELLINGS: Readonly<Record<string, string>> = {
@@ -100,9 +119,24 @@ const MISSPELLINGS: Readonly<Record<string, string>> = {
   measures: 'metrics',
   description: 'comment',
   condition: 'on',
+  primaryKey: 'primary_key',
+  primary_keys: 'primary_key',
+  pk: 'primary_key',
+  key: 'primary_key',
+  sourceTable: 'source_table',
+  source: 'source_table',
+  table_alias: 'source_table',
 };
 
 const MAX_COLUMN_NAME_CHARS = 255;
+// Words DuckDB will not take as a bare table alias; refused rather than quoted, so every
+// expression can write `alias.column` unquoted.
+const RESERVED_WORDS: ReadonlySet<string> = new Set(
+  ('all analyse analyze and any array as asc asymmetric both case cast check collate column constraint create default deferrable desc ' +
+    'distinct do else end except false fetch for foreign from grant group having in initially intersect into lateral leading limit ' +
+    'not null offset on only or order placing primary references returning select some symmetric table then to trailing true ' +
+    'union unique using variadic when where window with join left right inner outer full cross natural qualify pivot unpivot').split(' '),
+);
 const ALIAS = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const AGGREGATIONS: ReadonlySet<string> = new Set(Object.values(Aggregation));
 const JOIN_TYPES: ReadonlySet<string> = new Set(Object.values(JoinType));
@@ -146,30 +180,34 @@ export function validateSemanticView(value: unknown): SemanticView {
   checkSqlFragment(view.base_table, `${path}.base_table`);
   const aliases = new Map<string, string>();
   const alias = optionalAlias(view.alias, `${path}.alias`, aliases);
+  const primaryKey = optionalPrimaryKey(view.primary_key, `${path}.primary_key`);
   const joins = optionalArray(view.joins, `${path}.joins`)?.map((join, i) => validateJoin(join, `${path}.joins[${i}]`, aliases));
   const columns = new Map<string, string>();
   const dimensions = requiredArray(view.dimensions, `${path}.dimensions`).map((dimension, i) =>
     validateDimension(dimension, `${path}.dimensions[${i}]`, columns),
   );
+  // A view with neither is accepted (the seeds' extension does too); a query that asks
+  // for neither is refused when it is expanded.
   const metrics = requiredArray(view.metrics, `${path}.metrics`).map((metric, i) => validateMetric(metric, `${path}.metrics[${i}]`, columns));
-  if (dimensions.length === 0 && metrics.length === 0) {
-    throw new CatalogInvalidError(path, 'needs at least one dimension or metric');
-  }
   const filters = optionalArray(view.filters, `${path}.filters`)?.map((filter, i) => {
     checkSqlFragment(filter, `${path}.filters[${i}]`);
     return filter;
   });
   const comment = optionalComment(view.comment, `${path}.comment`);
-  return {
+  const result: SemanticView = {
     kind: SEMANTIC_VIEW_KIND,
     base_table: view.base_table,
     ...(alias === undefined ? {} : { alias }),
+    ...(primaryKey === undefined ? {} : { primary_key: primaryKey }),
     ...(joins === undefined ? {} : { joins }),
     dimensions,
     metrics,
     ...(filters === undefined ? {} : { filters }),
     ...(comment === undefined ? {} : { comment }),
   };
+  // Cross-member rules (tables, references, cycles, aggregates) need the whole view.
+  modelSemanticView(result);
+  return result;
 }
 
 function validateJoin(value: unknown, path: string, aliases: Map<string, string>): SemanticViewJoin {
@@ -177,6 +215,7 @@ function validateJoin(value: unknown, path: string, aliases: Map<string, string>
   checkSqlFragment(join.table, `${path}.table`);
   const alias = optionalAlias(join.alias, `${path}.alias`, aliases);
   checkSqlFragment(join.on, `${path}.on`);
+  const primaryKey = optionalPrimaryKey(join.primary_key, `${path}.primary_key`);
   if (join.type !== undefined && (typeof join.type !== 'string' || !JOIN_TYPES.has(join.type))) {
     throw new CatalogInvalidError(`${path}.type`, `must be one of ${[...JOIN_TYPES].join(', ')}, got ${describe(join.type)}`);
   }
@@ -185,6 +224,7 @@ function validateJoin(value: unknown, path: string, aliases: Map<string, string>
     ...(alias === undefined ? {} : { alias }),
     on: join.on,
     ...(join.type === undefined ? {} : { type: join.type as JoinType }),
+    ...(primaryKey === undefined ? {} : { primary_key: primaryKey }),
   };
 }
 
@@ -192,8 +232,9 @@ function validateDimension(value: unknown, path: string, columns: Map<string, st
   const dimension = expectObject(value, path, DIMENSION_KEYS);
   const name = columnName(dimension.name, `${path}.name`, columns);
   checkSqlFragment(dimension.expr, `${path}.expr`);
+  const source = optionalSourceTable(dimension.source_table, `${path}.source_table`);
   const comment = optionalComment(dimension.comment, `${path}.comment`);
-  return { name, expr: dimension.expr, ...(comment === undefined ? {} : { comment }) };
+  return { name, expr: dimension.expr, ...(source === undefined ? {} : { source_table: source }), ...(comment === undefined ? {} : { comment }) };
 }
 
 function validateMetric(value: unknown, path: string, columns: Map<string, string>): SemanticViewMetric {
@@ -203,11 +244,18 @@ function validateMetric(value: unknown, path: string, columns: Map<string, strin
   if (metric.agg !== undefined && (typeof metric.agg !== 'string' || !AGGREGATIONS.has(metric.agg))) {
     throw new CatalogInvalidError(`${path}.agg`, `must be one of ${[...AGGREGATIONS].join(', ')}, got ${describe(metric.agg)}`);
   }
+  if (metric.agg === 'quantile' && (typeof metric.fraction !== 'number' || !(metric.fraction >= 0 && metric.fraction <= 1))) {
+    throw new CatalogInvalidError(`${path}.fraction`, `must be a number from 0 to 1 for agg "quantile", got ${describe(metric.fraction)}`);
+  }
+  if (metric.agg !== 'quantile' && metric.fraction !== undefined) throw new CatalogInvalidError(`${path}.fraction`, 'is only for agg "quantile"');
+  const source = optionalSourceTable(metric.source_table, `${path}.source_table`);
   const comment = optionalComment(metric.comment, `${path}.comment`);
   return {
     name,
     expr: metric.expr,
     ...(metric.agg === undefined ? {} : { agg: metric.agg as Aggregation }),
+    ...(metric.fraction === undefined ? {} : { fraction: metric.fraction as number }),
+    ...(source === undefined ? {} : { source_table: source }),
     ...(comment === undefined ? {} : { comment }),
   };
 }
@@ -233,9 +281,28 @@ function optionalAlias(value: unknown, path: string, aliases: Map<string, string
     throw new CatalogInvalidError(path, `must be a plain identifier (letters, digits, _), got ${describe(value)}`);
   }
   const key = value.toLowerCase();
+  if (RESERVED_WORDS.has(key)) throw new CatalogInvalidError(path, `"${value}" is a reserved SQL word; choose another alias`);
   const first = aliases.get(key);
   if (first !== undefined) throw new CatalogInvalidError(path, `duplicate alias "${value}" (already used by ${first})`);
   aliases.set(key, path);
+  return value;
+}
+
+function optionalPrimaryKey(value: unknown, path: string): string | string[] | undefined {
+  if (value === undefined) return undefined;
+  const columns = Array.isArray(value) ? value : [value];
+  if (columns.length === 0) throw new CatalogInvalidError(path, 'must name at least one column');
+  columns.forEach((column: unknown, i) => {
+    if (typeof column !== 'string' || !ALIAS.test(column)) {
+      throw new CatalogInvalidError(Array.isArray(value) ? `${path}[${i}]` : path, `must be a column name (letters, digits, _), got ${describe(column)}`);
+    }
+  });
+  return Array.isArray(value) ? [...(value as string[])] : (value as string);
+}
+
+function optionalSourceTable(value: unknown, path: string): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.trim().length === 0) throw new CatalogInvalidError(path, `must be a table alias or name, got ${describe(value)}`);
   return value;
 }
 

@@ -5,6 +5,8 @@ import { createDdlFunctions } from './ddl-functions.js';
 import { assertNotCatalogFile } from './host-database.js';
 import { loadNodeApi } from './node-api.js';
 import { PoolGuard } from './pool-guard.js';
+import { createSemanticQueryFunction } from './semantic-query-function.js';
+import { installSemanticQuery } from './semantic-query-macro.js';
 import { createSqlTextFunction } from './sql-text-function.js';
 import { createTableFunctions } from './table-functions.js';
 
@@ -24,7 +26,8 @@ export const DEFAULT_ATTACH_OPTIONS: Readonly<Required<AttachOptions>> = Object.
 /**
  * Registers the semantic-view SQL functions on the database instance of `connection`
  * (every connection of that instance sees them; a later attach to the same instance
- * replaces them).
+ * replaces them), and creates the semantic_query TEMP macro on `connection` itself (only
+ * that connection sees it; attach again for another connection).
  * @throws {CatalogInvalidError} for a bad option, or a host that has the catalog's file open.
  * @throws {CatalogClosedError} after close.
  */
@@ -33,10 +36,11 @@ export async function attachSemanticViews(catalog: CatalogAccess, connection: Du
   if (catalog.closed) throw new CatalogClosedError();
   if (catalog.persistent) await assertNotCatalogFile(connection, catalog.path);
   const api = await loadNodeApi();
-  for (const fn of [...createDdlFunctions(api, catalog, new PoolGuard(poolWaitMs)), createSqlTextFunction(api, catalog)]) {
-    connection.registerScalarFunction(fn);
-  }
+  const scalars = [...createDdlFunctions(api, catalog, new PoolGuard(poolWaitMs)), createSqlTextFunction(api, catalog), createSemanticQueryFunction(api, catalog)];
+  for (const fn of scalars) connection.registerScalarFunction(fn);
   for (const fn of createTableFunctions(api, catalog)) connection.registerTableFunction(fn);
+  // After the functions: the macro's body names semantic_query_sql.
+  await installSemanticQuery(connection);
 }
 
 function resolveAttachOptions(options: unknown): Readonly<Required<AttachOptions>> {

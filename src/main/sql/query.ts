@@ -1,19 +1,108 @@
-import type { DuckDBConnection, JS } from '@duckdb/node-api';
-import { semanticViewSql, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
+import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
+import { CatalogError, ErrorCode } from '../../shared/errors.js';
+import type { SemanticView } from '../../shared/semantic-view.js';
+import { checkQuery, semanticViewSql, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
 import type { CatalogAccess } from './catalog-access.js';
+import { loadNodeApi, type NodeApi } from './node-api.js';
 import { lookupSemanticView } from './semantic-view-lookup.js';
 
-/** One result row of {@link Catalog.query}: column name to JS value (BIGINT/HUGEINT as bigint). */
+/**
+ * One result row of {@link Catalog.query}: column name to JS value (BIGINT/HUGEINT as
+ * bigint). A null-prototype object, so a column named `__proto__` or `constructor` is an
+ * ordinary key. Keys are in requested order, except that JavaScript lists integer-like
+ * keys (`2024`) first in any object.
+ */
 export type SemanticViewRow = Record<string, JS>;
+
+/** A failure of the generated SQL: names the view and the part of it at fault; `cause` is DuckDB's error. */
+export interface SemanticViewQueryError extends CatalogError {
+  readonly code: 'ERR_CATALOG_INVALID';
+  /** Path of the part at fault: `definition.metrics[1]`, `definition.filters[0]`, `definition.base_table`, `where` or `query`. */
+  readonly field: string;
+}
 
 /**
  * Expands `query` against the semantic view `name` and runs it on the host connection.
  * The SQL is built on this thread from the map; DuckDB runs it on the host like any query.
  * @throws {CatalogNotFoundError} / {CatalogInvalidError} as in {@link lookupSemanticView} and {@link semanticViewSql}.
- * @throws the DuckDB error unchanged when the host rejects the SQL (say, a missing table).
+ * @throws {SemanticViewQueryError} ERR_CATALOG_INVALID when DuckDB rejects the generated
+ *   SQL (say, a missing table or column): the message names the view and the base table,
+ *   filter, dimension, metric or where at fault; `cause` is DuckDB's error.
  */
 export async function querySemanticView(catalog: CatalogAccess, connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
-  const sql = semanticViewSql(name, lookupSemanticView(catalog, name), query ?? {});
-  const reader = await connection.runAndReadAll(sql);
-  return reader.getRowObjectsJS();
+  const view = lookupSemanticView(catalog, name);
+  const sql = semanticViewSql(name, view, query);
+  let reader;
+  try {
+    reader = await connection.runAndReadAll(sql);
+  } catch (error) {
+    throw await explainFailure(connection, name, view, query, error);
+  }
+  const columns = reader.columnNames();
+  const rows = query?.values === 'exact' ? reader.convertRows(exactConverter(await loadNodeApi())) : reader.getRowsJS();
+  return rows.map((values) => {
+    const row: SemanticViewRow = Object.create(null) as SemanticViewRow;
+    columns.forEach((column, i) => {
+      row[column] = values[i] as JS;
+    });
+    return row;
+  });
+}
+
+// JS values, except DECIMAL and TIMESTAMP values, which keep their exact DuckDB text.
+function exactConverter(api: NodeApi): DuckDBValueConverter<JS> {
+  const id = api.DuckDBTypeId;
+  const exact = new Set<number>([id.DECIMAL, id.TIMESTAMP, id.TIMESTAMP_S, id.TIMESTAMP_MS, id.TIMESTAMP_NS, id.TIMESTAMP_TZ]);
+  return (value, type, converter) => (exact.has(type.typeId) ? (value === null ? null : String(value)) : api.JSDuckDBValueConverter(value, type, converter));
+}
+
+const PROBE = '__duckcat_probe__';
+
+interface Probe {
+  readonly label: string;
+  readonly field: string;
+  readonly view: SemanticView;
+  readonly query: SemanticViewQuery;
+}
+
+// Finds the part of the view that DuckDB refuses by binding (LIMIT 0) one part at a time:
+// the base table, each filter, each requested dimension and metric, then the where.
+// Runs only after a failure, outside any DuckDB callback.
+async function explainFailure(connection: DuckDBConnection, name: string, view: SemanticView, query: SemanticViewQuery, error: unknown): Promise<SemanticViewQueryError> {
+  const checked = checkQuery(query);
+  const count = { name: PROBE, expr: 'count(*)' };
+  const bare: SemanticView = { ...view, filters: [], metrics: [...view.metrics, count] };
+  const probes: Probe[] = [
+    { label: `base table "${view.base_table}"`, field: 'definition.base_table', view: bare, query: { metrics: [PROBE] } },
+    ...(view.filters ?? []).map((filter, i): Probe => ({ label: `filter "${filter}"`, field: `definition.filters[${i}]`, view: { ...bare, filters: [filter] }, query: { metrics: [PROBE] } })),
+    ...checked.dimensions.map((d): Probe => ({ label: `dimension "${d}"`, field: memberPath(view, 'dimensions', d), view: bare, query: { dimensions: [d] } })),
+    ...checked.metrics.map((m): Probe => ({ label: `metric "${m}"`, field: memberPath(view, 'metrics', m), view: bare, query: { metrics: [m] } })),
+    ...(checked.where === undefined ? [] : [{ label: `where "${checked.where}"`, field: 'where', view: bare, query: { metrics: [PROBE], where: checked.where } }]),
+  ];
+  for (const probe of probes) {
+    let probeSql: string;
+    try {
+      probeSql = semanticViewSql(name, probe.view, probe.query);
+    } catch {
+      continue; // a where that names a metric cannot be probed alone; the whole query is blamed below
+    }
+    try {
+      await connection.run(`SELECT * FROM (${probeSql}) LIMIT 0`);
+    } catch (probeError) {
+      return queryError(name, probe.label, probe.field, probeError);
+    }
+  }
+  return queryError(name, 'the query', 'query', error);
+}
+
+function memberPath(view: SemanticView, kind: 'dimensions' | 'metrics', name: string): string {
+  const index = view[kind].findIndex((member) => member.name.toLowerCase() === name.toLowerCase());
+  return `definition.${kind}[${index}]`;
+}
+
+function queryError(view: string, part: string, field: string, cause: unknown): SemanticViewQueryError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  const error = new CatalogError(ErrorCode.INVALID, `semantic view "${view}": ${part} fails in DuckDB: ${reason}`, { cause }) as CatalogError & { field: string };
+  error.field = field;
+  return error as SemanticViewQueryError;
 }

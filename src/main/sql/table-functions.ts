@@ -1,6 +1,9 @@
-import type { DuckDBDataChunk, DuckDBTableFunction, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBDataChunk, DuckDBTableFunction, DuckDBTableFunctionBindInfo, DuckDBType } from '@duckdb/node-api';
 import type { CatalogAccess } from './catalog-access.js';
+import { DESCRIBE_VIEW_COLUMNS, describeViewRow } from './describe-row.js';
+import { EXPLAIN_COLUMNS, explainRows } from './explain-rows.js';
 import type { NodeApi } from './node-api.js';
+import { resolveRequest } from './semantic-request.js';
 import { lookupSemanticView } from './semantic-view-lookup.js';
 import { sqlErrorMessage } from './sql-error.js';
 import { DESCRIBE_COLUMNS, LIST_COLUMNS, describeRows, listRows, type Cell, type ColumnSpec } from './view-rows.js';
@@ -16,10 +19,19 @@ interface Cursor {
   next: number;
 }
 
+interface Spec {
+  readonly name: string;
+  readonly columns: readonly ColumnSpec[];
+  readonly parameters: readonly DuckDBType[];
+  readonly named?: Readonly<Record<string, DuckDBType>>;
+  readonly rows: (info: DuckDBTableFunctionBindInfo) => Cell[][];
+}
+
 /**
- * list_semantic_views() and describe_semantic_view(name). Both answer from the main
- * thread's map, snapshotted at bind time, and never run SQL inside a callback (the host
- * connection is busy running the very query that called us).
+ * list_semantic_views(), describe_semantic_view(name), describe_semantic_view_members(name)
+ * and explain_semantic_view(name, dimensions := [...], metrics := [...]). All answer from
+ * the main thread's map, snapshotted at bind time, and never run SQL inside a callback
+ * (the host connection is busy running the very query that called us).
  */
 export function createTableFunctions(api: NodeApi, catalog: CatalogAccess): DuckDBTableFunction[] {
   const types: Readonly<Record<ColumnSpec['type'], DuckDBType>> = {
@@ -27,13 +39,14 @@ export function createTableFunctions(api: NodeApi, catalog: CatalogAccess): Duck
     INTEGER: api.INTEGER,
     JSON: api.DuckDBVarCharType.create('JSON'),
   };
-  const make = (name: string, columns: readonly ColumnSpec[], parameters: readonly DuckDBType[], rows: (parameter: unknown) => Cell[][]) =>
+  const make = ({ name, columns, parameters, named, rows }: Spec) =>
     api.DuckDBTableFunction.create({
       name,
       parameterTypes: parameters,
+      ...(named === undefined ? {} : { namedParameterTypes: named }),
       bindFunction: (info) => {
         try {
-          const snapshot: Snapshot = { rows: rows(parameters.length > 0 ? info.getParameter(0) : undefined) };
+          const snapshot: Snapshot = { rows: rows(info) };
           for (const column of columns) info.addResultColumn(column.name, types[column.type]);
           info.setBindData(snapshot);
           info.setCardinality(snapshot.rows.length, true);
@@ -50,9 +63,32 @@ export function createTableFunctions(api: NodeApi, catalog: CatalogAccess): Duck
         emit((info.bindData as Snapshot).rows, info.initData as Cursor, output, columns.length);
       },
     });
+  const names = api.LIST(api.VARCHAR);
+  const argument = (info: DuckDBTableFunctionBindInfo) => info.getParameter(0) as unknown;
   return [
-    make('list_semantic_views', LIST_COLUMNS, [], () => listRows(catalog.entries())),
-    make('describe_semantic_view', DESCRIBE_COLUMNS, [api.VARCHAR], (name) => describeRows(lookupSemanticView(catalog, name))),
+    make({ name: 'list_semantic_views', columns: LIST_COLUMNS, parameters: [], rows: () => listRows(catalog.entries()) }),
+    make({
+      name: 'describe_semantic_view',
+      columns: DESCRIBE_VIEW_COLUMNS,
+      parameters: [api.VARCHAR],
+      rows: (info) => {
+        const name = argument(info);
+        return [describeViewRow(name as string, lookupSemanticView(catalog, name))];
+      },
+    }),
+    make({
+      name: 'describe_semantic_view_members',
+      columns: DESCRIBE_COLUMNS,
+      parameters: [api.VARCHAR],
+      rows: (info) => describeRows(lookupSemanticView(catalog, argument(info))),
+    }),
+    make({
+      name: 'explain_semantic_view',
+      columns: EXPLAIN_COLUMNS,
+      parameters: [api.VARCHAR],
+      named: { dimensions: names, metrics: names },
+      rows: (info) => explainRows(resolveRequest(catalog, argument(info), info.getNamedParameter('dimensions'), info.getNamedParameter('metrics'))),
+    }),
   ];
 }
 

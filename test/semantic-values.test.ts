@@ -1,0 +1,56 @@
+/**
+ * Issue 17 item 8: with `values: 'exact'`, DECIMAL and TIMESTAMP values come back exact.
+ */
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Catalog, validateSemanticView } from 'duckcat';
+
+describe("values: 'exact'", () => {
+  let cat: Catalog;
+  let host: DuckDBInstance;
+  let connection: DuckDBConnection;
+
+  beforeAll(async () => {
+    cat = await Catalog.open();
+    host = await DuckDBInstance.create(':memory:');
+    connection = await host.connect();
+    await connection.run(`
+      CREATE TABLE payments (paid_at TIMESTAMP, amount DECIMAL(18, 2), big HUGEINT);
+      INSERT INTO payments VALUES
+        ('2024-01-01 00:00:00.000001', 1234567890123456.00, 170141183460469231731687303715884105727),
+        ('2024-01-01 00:00:00.000002', 0.79, 0);`);
+    cat.defineSync(
+      'payments',
+      validateSemanticView({
+        base_table: 'payments',
+        dimensions: [{ name: 'at', expr: 'paid_at' }],
+        metrics: [
+          { name: 'total', expr: 'amount', agg: 'sum' },
+          { name: 'largest', expr: 'big', agg: 'max' },
+        ],
+      }),
+    );
+  });
+
+  afterAll(async () => {
+    connection?.closeSync();
+    host?.closeSync();
+    await cat?.close();
+  });
+
+  it('keeps a DECIMAL sum exact: 1234567890123456.79, where the JS number rounds it', async () => {
+    const [js] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'] });
+    expect(js!.total).toBe(1234567890123456.8);
+    const [exact] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'], values: 'exact' });
+    expect({ ...exact }).toEqual({ total: '1234567890123456.79', largest: 170141183460469231731687303715884105727n });
+  });
+
+  it('keeps TIMESTAMPs one microsecond apart distinct', async () => {
+    const exact = await cat.query(connection, 'payments', { dimensions: ['at'], values: 'exact' });
+    expect(exact.map((row) => row.at)).toEqual(['2024-01-01 00:00:00.000001', '2024-01-01 00:00:00.000002']);
+  });
+
+  it('refuses another value mode', async () => {
+    await expect(cat.query(connection, 'payments', { metrics: ['total'], values: 'strings' as never })).rejects.toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'values' });
+  });
+});
