@@ -1,5 +1,5 @@
 import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
-import { CatalogError, ErrorCode } from '../../shared/errors.js';
+import { CatalogError, CatalogInvalidError, ErrorCode } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
 import { checkQuery, semanticViewSql, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
 import type { CatalogAccess } from './catalog-access.js';
@@ -32,14 +32,16 @@ export interface SemanticViewQueryError extends CatalogError {
 export async function querySemanticView(catalog: CatalogAccess, connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
   const view = lookupSemanticView(catalog, name);
   const sql = semanticViewSql(name, view, query);
+  const api = await loadNodeApi();
   let reader;
   try {
-    reader = await connection.runAndReadAll(sql);
+    reader = await runSingleSelect(api, connection, sql);
   } catch (error) {
+    if (error instanceof CatalogError) throw error;
     throw await explainFailure(connection, name, view, query, error);
   }
   const columns = reader.columnNames();
-  const rows = query?.values === 'exact' ? reader.convertRows(exactConverter(await loadNodeApi())) : reader.getRowsJS();
+  const rows = query?.values === 'exact' ? reader.convertRows(exactConverter(api)) : reader.getRowsJS();
   return rows.map((values) => {
     const row: SemanticViewRow = Object.create(null) as SemanticViewRow;
     columns.forEach((column, i) => {
@@ -47,6 +49,33 @@ export async function querySemanticView(catalog: CatalogAccess, connection: Duck
     });
     return row;
   });
+}
+
+/**
+ * Runs the generated text as ONE prepared statement, and only if DuckDB's own parser sees
+ * a single SELECT: whatever a definition or a `where` smuggles in (E-strings, dollar
+ * quotes, comments) cannot become a second statement. DuckDB refuses to prepare several
+ * statements at once.
+ */
+async function runSingleSelect(api: NodeApi, connection: DuckDBConnection, sql: string) {
+  let prepared;
+  try {
+    prepared = await connection.prepare(sql);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (/multiple statements|more than one statement/i.test(message)) {
+      throw new CatalogInvalidError('query', `the generated SQL is more than one statement (a definition or where-condition reaches outside its slot): ${message}`);
+    }
+    throw error;
+  }
+  try {
+    if (prepared.statementType !== api.StatementType.SELECT) {
+      throw new CatalogInvalidError('query', 'the generated SQL is not a single SELECT statement');
+    }
+    return await prepared.runAndReadAll();
+  } finally {
+    prepared.destroySync();
+  }
 }
 
 // JS values, except DECIMAL and TIMESTAMP values, which keep their exact DuckDB text.
