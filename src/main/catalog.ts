@@ -13,6 +13,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
 import { attachSemanticViews, type AttachOptions } from './sql/attach.js';
 import { querySemanticView, type SemanticViewRow } from './sql/query.js';
+import { checkSemanticView, type SemanticViewCheck } from './sql/check.js';
 
 const MEMORY = ':memory:';
 
@@ -159,5 +160,16 @@ export class Catalog extends CatalogView {
    */
   query(connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
     return querySemanticView(this, connection, name, query);
+  }
+
+  /**
+   * Checks the semantic view `name` against the tables `connection` can see: each table
+   * exists (with its columns), and each filter, dimension and metric binds on its own
+   * (`LIMIT 0`: no rows are read). Problems of the view are reported per part, not thrown.
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an entry that is not a semantic view.
+   */
+  check(connection: DuckDBConnection, name: string): Promise<SemanticViewCheck> {
+    return checkSemanticView(this, connection, name);
   }
 }

@@ -42,4 +42,5 @@ export type { AttachOptions } from './sql/attach.js';
 export { attachCatalog, hostCatalogPath, HOST_CATALOG_SUFFIX } from './sql/attach-catalog.js';
 export type { AttachCatalogOptions } from './sql/attach-catalog.js';
 export type { SemanticViewRow } from './sql/query.js';
+export type { SemanticViewCheck, SemanticViewCheckItem } from './sql/check.js';
 export { catalogErrorFromSql } from './sql/sql-error.js';

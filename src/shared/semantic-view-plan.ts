@@ -25,6 +25,30 @@ export interface SemanticViewOrder {
   readonly direction?: 'asc' | 'desc';
 }
 
+/** The time granularities a DATE/TIMESTAMP dimension may be asked at (`ordered_at__month`). */
+export const TIME_GRAINS = ['day', 'week', 'month', 'quarter', 'year'] as const;
+export type TimeGrain = (typeof TIME_GRAINS)[number];
+
+/**
+ * Resolves a requested dimension name: a dimension's own name (an exact match wins), or
+ * `<dimension>__<grain>` with a grain of {@link TIME_GRAINS} (any case).
+ * @param isDimension Whether a name (any case) is a dimension of the view.
+ * @returns The dimension's name as requested and the grain, or undefined when the name is neither.
+ * @throws {CatalogInvalidError} for `<dimension>__<something>` whose suffix is not a known grain.
+ */
+export function parseDimensionName(requested: string, isDimension: (name: string) => boolean): { readonly base: string; readonly grain?: TimeGrain } | undefined {
+  if (isDimension(requested)) return { base: requested };
+  const at = requested.lastIndexOf('__');
+  if (at <= 0) return undefined;
+  const base = requested.slice(0, at);
+  if (!isDimension(base)) return undefined;
+  const suffix = requested.slice(at + 2).toLowerCase();
+  if (!(TIME_GRAINS as readonly string[]).includes(suffix)) {
+    throw new CatalogInvalidError('dimensions', `unknown time granularity "${requested.slice(at + 2)}" for dimension "${base}"; use one of: ${TIME_GRAINS.join(', ')} (as "${base}__month")`);
+  }
+  return { base, grain: suffix as TimeGrain };
+}
+
 /** A query whose keys and values were checked (see `semanticViewSql`). */
 export interface CheckedQuery {
   readonly dimensions: readonly string[];
@@ -97,16 +121,16 @@ export interface SemanticViewPlan {
  */
 export function planSemanticView(viewName: string, view: SemanticView, query: CheckedQuery): SemanticViewPlan {
   const model = modelSemanticView(view);
-  const dimensions = pick(model, viewName, 'dimension', query.dimensions);
+  const dimensions = pickDimensions(model, viewName, query.dimensions);
   const metrics = pick(model, viewName, 'metric', query.metrics);
   if (dimensions.length === 0 && metrics.length === 0) {
     throw new CatalogInvalidError('query', `ask semantic view "${viewName}" for at least one dimension or metric`);
   }
   const needed = new Set<number>([0]);
-  const plannedDimensions = dimensions.map((dimension) => {
-    const expanded = expandDimension(model, dimension);
+  const plannedDimensions = dimensions.map(({ member, name, grain }) => {
+    const expanded = expandDimension(model, member);
     expanded.tables.forEach((t) => needed.add(t));
-    return { name: dimension.name, sql: expanded.sql };
+    return { name, sql: grain === undefined ? expanded.sql : `date_trunc('${grain}', ${expanded.sql})` };
   });
 
   // Conditions: the view's filters and each conjunct of where that names no metric apply
@@ -119,7 +143,8 @@ export function planSemanticView(viewName: string, view: SemanticView, query: Ch
   });
   const aggregatesWanted = new Set<ModelMember>();
   const groupConditions: Template[] = [];
-  const requestedDimensions = new Set(dimensions);
+  // A dimension asked for only at a grain has no column of its own values.
+  const requestedDimensions = new Set(dimensions.filter((d) => d.grain === undefined).map((d) => d.member));
   for (const part of query.where === undefined ? [] : conjuncts(tokenize(query.where))) {
     const text = textOf(part);
     const expanded = expandRow(model, text);
@@ -269,6 +294,32 @@ function planOrder(order: readonly SemanticViewOrder[], columns: readonly Planne
     if (column.kind === 'dimension' && !terms.some((t) => t.position === i + 1)) terms.push({ position: i + 1, descending: false });
   });
   return terms;
+}
+
+// A requested dimension: its member, its output column name (`ordered_at__month` for a
+// grain, with the dimension's own spelling) and its grain.
+interface RequestedDimension {
+  readonly member: ModelMember;
+  readonly name: string;
+  readonly grain: TimeGrain | undefined;
+}
+
+function pickDimensions(model: ViewModel, view: string, wanted: readonly string[]): RequestedDimension[] {
+  const isDimension = (name: string) => model.members.get(name.toLowerCase())?.kind === 'dimension';
+  const seen = new Set<string>();
+  return wanted.map((wantedName, i) => {
+    const parsed = parseDimensionName(wantedName, isDimension);
+    if (parsed === undefined) {
+      pick(model, view, 'dimension', [wantedName]); // throws: unknown dimension, with the valid names
+      throw new Error(`unreachable: "${wantedName}" is not a dimension`);
+    }
+    const member = model.members.get(parsed.base.toLowerCase())!;
+    const name = parsed.grain === undefined ? member.name : `${member.name}__${parsed.grain}`;
+    const key = name.toLowerCase();
+    if (seen.has(key)) throw new CatalogInvalidError(`dimensions[${i}]`, `dimension "${wantedName}" is asked for twice`);
+    seen.add(key);
+    return { member, name, grain: parsed.grain };
+  });
 }
 
 // Names match without regard to case, like DuckDB column names; validation already made

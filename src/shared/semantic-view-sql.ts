@@ -13,7 +13,11 @@ export type { SemanticViewOrder } from './semantic-view-plan.js';
 
 /** What to ask a semantic view for. Unknown keys are refused. */
 export interface SemanticViewQuery {
-  /** Dimension names to group by, in output order. @default [] */
+  /**
+   * Dimension names to group by, in output order. A DATE/TIMESTAMP dimension may be asked
+   * for at a time grain as `'<dimension>__<grain>'` (`'ordered_at__month'`; grains: day,
+   * week, month, quarter, year), rendered `date_trunc('<grain>', …)`. @default []
+   */
   readonly dimensions?: readonly string[];
   /** Metric names to compute, in output order (after the dimensions). @default [] */
   readonly metrics?: readonly string[];

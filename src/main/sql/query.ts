@@ -1,6 +1,7 @@
 import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
 import { CatalogError, CatalogInvalidError, ErrorCode } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
+import { parseDimensionName } from '../../shared/semantic-view-plan.js';
 import { checkQuery, semanticViewSql, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
 import type { CatalogAccess } from './catalog-access.js';
 import { loadNodeApi, type NodeApi } from './node-api.js';
@@ -125,7 +126,10 @@ async function explainFailure(connection: DuckDBConnection, name: string, view: 
 }
 
 function memberPath(view: SemanticView, kind: 'dimensions' | 'metrics', name: string): string {
-  const index = view[kind].findIndex((member) => member.name.toLowerCase() === name.toLowerCase());
+  const find = (wanted: string) => view[kind].findIndex((member) => member.name.toLowerCase() === wanted.toLowerCase());
+  // A dimension asked for at a grain (`ordered_at__month`) is that dimension.
+  const base = kind === 'dimensions' ? (parseDimensionName(name, (candidate) => find(candidate) >= 0)?.base ?? name) : name;
+  const index = find(base);
   return `definition.${kind}[${index}]`;
 }
 

@@ -6,7 +6,8 @@
  */
 import { CatalogError, CatalogInvalidError, ErrorCode, preview } from '../../shared/errors.js';
 import { isSemanticViewEntry, type SemanticView } from '../../shared/semantic-view.js';
-import { semanticViewSql } from '../../shared/semantic-view-sql.js';
+import { parseDimensionName } from '../../shared/semantic-view-plan.js';
+import { semanticViewSql, type SemanticViewOrder, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
 import type { CatalogAccess } from './catalog-access.js';
 import { lookupSemanticView } from './semantic-view-lookup.js';
 
@@ -29,20 +30,69 @@ export interface SemanticRequest {
  * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an unknown dimension or metric
  *   (with the valid names), an empty request, a NULL name or list item.
  */
-export function resolveRequest(catalog: CatalogAccess, name: unknown, dimensions: unknown, metrics: unknown): SemanticRequest {
+export function resolveRequest(catalog: CatalogAccess, name: unknown, dimensions: unknown, metrics: unknown, options: SqlQueryOptions = {}): SemanticRequest {
   if (typeof name !== 'string') throw new CatalogInvalidError('name', `must be a semantic view name, got ${name === null ? 'NULL' : typeof name}`);
   if (!catalog.has(name)) throw viewNotFound(catalog, name);
   const view = lookupSemanticView(catalog, name);
   const request = {
     name,
     view,
-    dimensions: checkNames(name, 'dimension', view.dimensions, namesOf(dimensions, 'dimensions')),
+    dimensions: checkNames(name, 'dimension', view.dimensions, namesOf(dimensions, 'dimensions'), true),
     metrics: checkNames(name, 'metric', view.metrics, namesOf(metrics, 'metrics')),
   };
   if (request.dimensions.length === 0 && request.metrics.length === 0) {
     throw new CatalogInvalidError('query', 'specify at least dimensions := [...] or metrics := [...]');
   }
-  return { ...request, sql: semanticViewSql(name, view, { dimensions: request.dimensions, metrics: request.metrics }) };
+  return { ...request, sql: semanticViewSql(name, view, { ...options, dimensions: request.dimensions, metrics: request.metrics }) };
+}
+
+/** The options of a query beyond its names, as the SQL functions take them. */
+export type SqlQueryOptions = Pick<SemanticViewQuery, 'where' | 'order' | 'limit' | 'offset'>;
+
+/** The optional arguments after `metrics`, in this order. */
+export const SQL_OPTION_NAMES = ['where', 'order', 'limit', 'offset'] as const;
+
+/**
+ * Reads the optional arguments after `metrics` — `where VARCHAR`, `order VARCHAR[]`,
+ * `limit BIGINT`, `offset BIGINT` — as SQL values (a NULL = not given). Each `order` item is
+ * a requested name, optionally followed by `ASC` or `DESC`. The values are only data: the
+ * query checks and plans them like `cat.query`'s options.
+ * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for too many arguments or a value of the wrong type.
+ */
+export function sqlQueryOptions(values: readonly unknown[]): SqlQueryOptions {
+  if (values.length > SQL_OPTION_NAMES.length) {
+    throw new CatalogInvalidError('query', `takes at most ${3 + SQL_OPTION_NAMES.length} arguments: name, dimensions, metrics, ${SQL_OPTION_NAMES.join(', ')}; got ${3 + values.length}`);
+  }
+  const [where, order, limit, offset] = values;
+  const options: { where?: string; order?: SemanticViewOrder[]; limit?: number; offset?: number } = {};
+  if (where !== null && where !== undefined) {
+    if (typeof where !== 'string') throw new CatalogInvalidError('where', `must be a VARCHAR condition, got ${typeof where}`);
+    options.where = where;
+  }
+  if (order !== null && order !== undefined) {
+    options.order = namesOf(order, 'order').map((term, i) => orderTerm(term, i));
+  }
+  const count = (value: unknown, field: 'limit' | 'offset'): number | undefined => {
+    if (value === null || value === undefined) return undefined;
+    if (typeof value === 'bigint' && value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(value);
+    if (typeof value === 'number') return value;
+    throw new CatalogInvalidError(field, `must be an integer, got ${typeof value === 'bigint' ? String(value) : typeof value}`);
+  };
+  const limitValue = count(limit, 'limit');
+  const offsetValue = count(offset, 'offset');
+  if (limitValue !== undefined) options.limit = limitValue;
+  if (offsetValue !== undefined) options.offset = offsetValue;
+  return options;
+}
+
+// `revenue`, `revenue DESC`, `"net revenue" asc`: a name, then an optional direction.
+function orderTerm(term: string, index: number): SemanticViewOrder {
+  const match = /^\s*(.*?)(?:\s+(asc|desc))?\s*$/is.exec(term)!;
+  let name = match[1]!;
+  if (name.length >= 2 && name.startsWith('"') && name.endsWith('"')) name = name.slice(1, -1).replace(/""/g, '"');
+  if (name === '') throw new CatalogInvalidError(`order[${index}]`, 'must be a dimension or metric name, optionally followed by ASC or DESC');
+  const direction = match[2]?.toLowerCase() as 'asc' | 'desc' | undefined;
+  return direction === undefined ? { name } : { name, direction };
 }
 
 function viewNotFound(catalog: CatalogAccess, name: string): CatalogError {
@@ -54,11 +104,13 @@ function viewNotFound(catalog: CatalogAccess, name: string): CatalogError {
   return new CatalogError(ErrorCode.NOT_FOUND, `Semantic view '${preview(name)}' not found.${hint}`);
 }
 
-function checkNames(view: string, kind: 'dimension' | 'metric', available: ReadonlyArray<{ readonly name: string }>, wanted: string[]): string[] {
+function checkNames(view: string, kind: 'dimension' | 'metric', available: ReadonlyArray<{ readonly name: string }>, wanted: string[], grains = false): string[] {
   const names = available.map((column) => column.name);
   const known = new Set(names.map((column) => column.toLowerCase()));
+  const isKnown = (candidate: string) => known.has(candidate.toLowerCase());
   for (const wantedName of wanted) {
-    if (known.has(wantedName.toLowerCase())) continue;
+    // A dimension may be asked for at a time grain: `ordered_at__month`.
+    if (grains ? parseDimensionName(wantedName, isKnown) !== undefined : isKnown(wantedName)) continue;
     const valid = names.length === 0 ? ` Semantic view '${preview(view)}' has no ${kind}s.` : `${didYouMean(wantedName, names)} Valid ${kind}s: ${quoted(names)}.`;
     throw new CatalogInvalidError(`${kind}s`, `unknown ${kind} '${preview(wantedName)}' in semantic view '${preview(view)}'.${valid}`);
   }

@@ -3,7 +3,7 @@ import type { CatalogAccess } from './catalog-access.js';
 import { DESCRIBE_VIEW_COLUMNS, describeViewRow } from './describe-row.js';
 import { EXPLAIN_COLUMNS, explainRows } from './explain-rows.js';
 import type { NodeApi } from './node-api.js';
-import { resolveRequest } from './semantic-request.js';
+import { resolveRequest, SQL_OPTION_NAMES, sqlQueryOptions } from './semantic-request.js';
 import { lookupSemanticView } from './semantic-view-lookup.js';
 import { sqlErrorMessage } from './sql-error.js';
 import { DESCRIBE_COLUMNS, LIST_COLUMNS, describeRows, listRows, type Cell, type ColumnSpec } from './view-rows.js';
@@ -86,8 +86,12 @@ export function createTableFunctions(api: NodeApi, catalog: CatalogAccess): Duck
       name: 'explain_semantic_view',
       columns: EXPLAIN_COLUMNS,
       parameters: [api.VARCHAR],
-      named: { dimensions: names, metrics: names },
-      rows: (info) => explainRows(resolveRequest(catalog, argument(info), info.getNamedParameter('dimensions'), info.getNamedParameter('metrics'))),
+      // The options of semantic_query too, named (and so written quoted: "limit" := 10).
+      named: { dimensions: names, metrics: names, where: api.VARCHAR, order: names, limit: api.BIGINT, offset: api.BIGINT },
+      rows: (info) => {
+        const options = sqlQueryOptions(SQL_OPTION_NAMES.map((option) => info.getNamedParameter(option) as unknown));
+        return explainRows(resolveRequest(catalog, argument(info), info.getNamedParameter('dimensions'), info.getNamedParameter('metrics'), options));
+      },
     }),
   ];
 }
