@@ -27,6 +27,8 @@ export interface JournalHistory {
   readonly highestMissing: number;
   /** What is damaged, in words; empty when nothing is. */
   readonly damage: readonly string[];
+  /** The snapshot file exists but cannot be read: what it covered is unknown. */
+  readonly snapshotDamaged: boolean;
   /** The active log's intact length and size of its records, for appending. */
   readonly log: { readonly exists: boolean; readonly validBytes: number };
   readonly segments: readonly Segment[];
@@ -60,8 +62,15 @@ export function readJournalHistory(path: string): JournalHistory {
   const raw: RawRecord[] = [];
   for (const segment of segments) {
     files.push(segment.file);
+    // A sealed log the snapshot covers (a close or crash came before it was removed) holds
+    // nothing the catalog needs: damage in it is no damage to the catalog.
+    if (base !== undefined && segment.lastSeq <= base) continue;
     const decoded = decodeRecords(readFileSync(segment.file));
     if (decoded.damage !== undefined) damage.push(`${segment.file}: unreadable bytes ${decoded.damage.from}–${decoded.damage.to}`);
+    // A sealed log was complete when sealed, and its name is its last seq: if its records
+    // (and everything before it) end earlier, its end was lost (zeroed or cut), not torn.
+    const known = Math.max(base ?? 0, ...raw.map((record) => record.seq), ...decoded.records.map((record) => record.seq));
+    if (decoded.damage === undefined && known < segment.lastSeq) damage.push(`${segment.file}: ends at batch ${known}, its name says ${segment.lastSeq}`);
     raw.push(...decoded.records);
   }
   let log = { exists: false, validBytes: 0 };
@@ -115,5 +124,5 @@ export function readJournalHistory(path: string): JournalHistory {
     }
   }
   const lastAborted = Math.max(0, ...[...aborted].filter((seq) => base === undefined || seq > base));
-  return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, log, segments, files };
+  return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, snapshotDamaged: snapshot.kind === 'damaged', log, segments, files };
 }

@@ -131,9 +131,13 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   if (history === undefined) return { index, seq: applied, appliedSeq: applied, log: undefined, recovery: undefined };
 
   const missing = history.highestMissing;
-  if (history.exists && (missing > applied || history.base === undefined && history.batches.length > 0 && history.batches[0]!.seq > applied + 1)) {
+  // DuckDB older than the journal's snapshot (its file lost or behind): the snapshot's rows
+  // are acknowledged writes DuckDB lacks, and this path builds on DuckDB's rows alone.
+  // An unreadable snapshot covered batches nobody can name: DuckDB must hold some, or they are lost.
+  const behindSnapshot = (history.base !== undefined && applied < history.base) || (history.snapshotDamaged && applied === 0);
+  if (history.exists && (missing > applied || behindSnapshot || history.base === undefined && history.batches.length > 0 && history.batches[0]!.seq > applied + 1)) {
     throw new CatalogCorruptError(
-      `acknowledged writes of ${config.path} are unreadable: the journal lacks batches up to ${missing} and DuckDB holds only up to ${applied}` +
+      `acknowledged writes of ${config.path} are unreadable: the journal lacks batches up to ${behindSnapshot ? (history.base ?? 'its unreadable snapshot') : missing} and DuckDB holds only up to ${applied}` +
         (history.damage.length > 0 ? ` (${history.damage.join('; ')})` : ''),
     );
   }

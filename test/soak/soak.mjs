@@ -8,6 +8,16 @@
 //            --fuzz-sequences N   cases of the reopen-per-case sequence property (default: fuzz / 8)
 //            --dir PATH     where catalogs go (default: a fresh temp directory; kept on failure)
 //
+//   The reliability phases (test/fuzz/reliability.mjs; issue 15, "Extend the evidence"):
+//   node test/soak/soak.mjs --journal-mutations 300   journal mutation fuzz cases
+//   node test/soak/soak.mjs --socket-seconds 60        hostile socket clients while the owner writes
+//   node test/soak/soak.mjs --recovery-trials 200      SIGKILL during open paths
+//                           --recovery-setup-ops N     acknowledged writes before each (default 3000)
+//   node test/soak/soak.mjs --fault-sweep 1-40         strace EIO/SIGKILL at the N-th call, N in range
+//                           --fault-targets a,b        (default: all of FAULT_TARGETS)
+//   Each prints its summary as one JSON line (`phase ...`); a phase that finds a lost or
+//   rolled-back write, a refusal where none is allowed, or a broken writer fails the run.
+//
 // Prints `trials N, acked N, lost N, reopen failures N, ...` and the fuzz case counts, and
 // exits 1 when anything acknowledged was lost, a file did not reopen, a process hung or
 // a property failed.
@@ -17,6 +27,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, runTrials } from '../crash/trial.mjs';
 import { fuzzDefinitions, fuzzNames, fuzzSequences } from '../fuzz/properties.mjs';
+import { journalMutationFuzz, recoveryCrash, socketFuzz, syscallFaultSweep, FAULT_TARGETS } from '../fuzz/reliability.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -27,6 +38,12 @@ const { values } = parseArgs({
     seed: { type: 'string' },
     dir: { type: 'string' },
     'no-journal': { type: 'boolean', default: false },
+    'journal-mutations': { type: 'string' },
+    'socket-seconds': { type: 'string' },
+    'recovery-trials': { type: 'string' },
+    'recovery-setup-ops': { type: 'string' },
+    'fault-sweep': { type: 'string' },
+    'fault-targets': { type: 'string' },
   },
 });
 
@@ -35,7 +52,9 @@ const count = (text, name) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer, got ${text}`);
   return n;
 };
-const trials = values.trials === undefined ? (values.fuzz === undefined ? 1000 : 0) : count(values.trials, 'trials');
+const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep'];
+const anyPhase = phaseFlags.some((flag) => values[flag] !== undefined);
+const trials = values.trials === undefined ? (values.fuzz === undefined && !anyPhase ? 1000 : 0) : count(values.trials, 'trials');
 const fuzz = values.fuzz === undefined ? 0 : count(values.fuzz, 'fuzz');
 const sequences = values['fuzz-sequences'] === undefined ? Math.ceil(fuzz / 8) : count(values['fuzz-sequences'], 'fuzz-sequences');
 const parallel = count(values.parallel, 'parallel');
@@ -86,6 +105,38 @@ if (fuzz > 0) {
     }
   }
   console.log(`fuzz cases ${cases}`);
+}
+
+const phaseFailed = (summary) => {
+  const bad = summary.failures.length > 0 || (summary.lost ?? 0) > 0 || (summary.rolledBack ?? 0) > 0 || (summary.unreported ?? 0) > 0;
+  console.log(`[${elapsed()}] phase ${JSON.stringify(summary)}`);
+  return bad;
+};
+const progress = (every) => (n, summary) => {
+  if ((n + 1) % every === 0) console.log(`[${elapsed()}] ${summary.phase}: ${n + 1} done, ${summary.failures.length} failing`);
+};
+
+if (values['journal-mutations'] !== undefined) {
+  const runs = count(values['journal-mutations'], 'journal-mutations');
+  failed = phaseFailed(await journalMutationFuzz({ runs, dir, ...(seed === undefined ? {} : { seed }), log: progress(Math.max(1, Math.round(runs / 10))) })) || failed;
+}
+if (values['socket-seconds'] !== undefined) {
+  const seconds = count(values['socket-seconds'], 'socket-seconds');
+  failed = phaseFailed(await socketFuzz({ dir, durationMs: seconds * 1000, baselineMs: Math.min(5_000, seconds * 200), ...(seed === undefined ? {} : { seed }) })) || failed;
+}
+if (values['recovery-trials'] !== undefined) {
+  const n = count(values['recovery-trials'], 'recovery-trials');
+  const setupOps = values['recovery-setup-ops'] === undefined ? 3_000 : count(values['recovery-setup-ops'], 'recovery-setup-ops');
+  failed = phaseFailed(await recoveryCrash({ trials: n, dir, setupOps, seed: seed ?? 1, log: progress(Math.max(1, Math.round(n / 20))) })) || failed;
+}
+if (values['fault-sweep'] !== undefined) {
+  const match = /^(\d+)(?:-(\d+))?$/.exec(values['fault-sweep']);
+  if (match === null) throw new TypeError(`--fault-sweep must be N or FROM-TO, got ${values['fault-sweep']}`);
+  const from = Number(match[1]);
+  const to = Number(match[2] ?? match[1]);
+  const whens = Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const targets = values['fault-targets']?.split(',') ?? Object.keys(FAULT_TARGETS);
+  failed = phaseFailed(await syscallFaultSweep({ dir, whens, targets, seed: seed ?? 7, log: progress(10) })) || failed;
 }
 
 console.log(`${failed ? 'FAILED' : 'ok'} in ${elapsed()}`);
