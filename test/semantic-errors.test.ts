@@ -6,6 +6,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog, CatalogError, validateSemanticView } from 'duckcat';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 describe('errors of the generated SQL', () => {
   let cat: Catalog;
@@ -13,9 +14,7 @@ describe('errors of the generated SQL', () => {
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run("CREATE TABLE orders (id INTEGER, region VARCHAR, amount INTEGER); INSERT INTO orders VALUES (1, 'EU', 10)");
     cat.defineSync(
       'sales',
@@ -37,11 +36,7 @@ describe('errors of the generated SQL', () => {
     cat.defineSync('broken_filter', validateSemanticView({ base_table: 'orders', dimensions: [], metrics: [{ name: 'n', expr: 'count(*)' }], filters: ['nope > 1'] }));
   });
 
-  afterAll(async () => {
-    connection?.closeSync();
-    host?.closeSync();
-    await cat?.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   async function failure(name: string, query: Parameters<Catalog['query']>[2]): Promise<CatalogError & { field: string }> {
     try {

@@ -8,6 +8,7 @@ import { Catalog } from 'duckcat';
 import type { CatalogInvalidError } from '../src/shared/errors.js';
 import { validateSemanticView } from '../src/shared/semantic-view.js';
 import { semanticViewSql } from '../src/shared/semantic-view-sql.js';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 const sales = {
   base_table: 'orders',
@@ -56,20 +57,14 @@ describe('order, offset and row objects through cat.query', () => {
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run(`
       CREATE TABLE orders (region VARCHAR, amount INTEGER);
       INSERT INTO orders VALUES ('EU', 100), ('EU', 70), ('US', 150), ('APAC', 10), (NULL, 5);`);
     cat.defineSync('sales', validateSemanticView(sales));
   });
 
-  afterAll(async () => {
-    connection?.closeSync();
-    host?.closeSync();
-    await cat?.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   it('orders by a metric descending, then skips and limits', async () => {
     const all = await cat.query(connection, 'sales', { dimensions: ['region'], metrics: ['revenue'], order: [{ name: 'revenue', direction: 'desc' }] });

@@ -10,6 +10,7 @@ import type { CatalogInvalidError } from '../src/shared/errors.js';
 import { validateSemanticView } from '../src/shared/semantic-view.js';
 import { parseDimensionName, TIME_GRAINS } from '../src/shared/semantic-view-plan.js';
 import { semanticViewSql } from '../src/shared/semantic-view-sql.js';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 const shop = {
   base_table: 'orders',
@@ -85,9 +86,7 @@ describe('time granularity through cat.query, against hand-written SQL', () => {
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run(`
       CREATE TABLE customers (id INTEGER, region VARCHAR, signed_up DATE);
       INSERT INTO customers VALUES (1, 'EU', DATE '2023-12-31'), (2, 'US', DATE '2024-03-01'), (3, 'EU', NULL);
@@ -104,11 +103,7 @@ describe('time granularity through cat.query, against hand-written SQL', () => {
     cat.defineSync('shop', validateSemanticView(shop));
   });
 
-  afterAll(async () => {
-    connection?.closeSync();
-    host?.closeSync();
-    await cat?.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
   const plain = (list: readonly object[]) => list.map((row) => ({ ...row }));

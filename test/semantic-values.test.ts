@@ -4,6 +4,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog, validateSemanticView } from 'duckcat';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 describe("values: 'exact'", () => {
   let cat: Catalog;
@@ -11,9 +12,7 @@ describe("values: 'exact'", () => {
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run(`
       CREATE TABLE payments (paid_at TIMESTAMP, amount DECIMAL(18, 2), big HUGEINT);
       INSERT INTO payments VALUES
@@ -32,11 +31,7 @@ describe("values: 'exact'", () => {
     );
   });
 
-  afterAll(async () => {
-    connection?.closeSync();
-    host?.closeSync();
-    await cat?.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   it('keeps a DECIMAL sum exact: 1234567890123456.79, where the JS number rounds it', async () => {
     const [js] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'] });

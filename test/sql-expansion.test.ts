@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog, catalogErrorFromSql, type CatalogError } from 'duckcat';
 import { validateSemanticView } from '../src/shared/semantic-view.js';
 import { semanticViewSql } from '../src/shared/semantic-view-sql.js';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 const salesJson = {
   base_table: 'orders',
@@ -80,9 +81,7 @@ describe('expansion on a real table', () => {
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run(`
       CREATE TABLE customers (id INTEGER, region VARCHAR);
       INSERT INTO customers VALUES (1, 'EU'), (2, 'US'), (3, 'EU');
@@ -98,11 +97,7 @@ describe('expansion on a real table', () => {
     await connection.run(`SELECT define_semantic_view('sales', $1)`, [JSON.stringify(salesJson)]);
   });
 
-  afterAll(async () => {
-    connection?.closeSync();
-    host?.closeSync();
-    await cat?.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   it('aggregates every metric per region, leaving out the filtered rows', async () => {
     const rows = await cat.query(connection, 'sales', {

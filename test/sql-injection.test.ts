@@ -1,6 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Catalog } from 'duckcat';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 // Each payload tries to end the generated SELECT and run a statement of its own, with a
 // quoting form a hand-written scanner might not know.
@@ -20,9 +21,7 @@ describe('SQL text in a query or a definition never runs as another statement', 
   let connection: DuckDBConnection;
 
   beforeAll(async () => {
-    cat = await Catalog.open();
-    host = await DuckDBInstance.create(':memory:');
-    connection = await host.connect();
+    ({ cat, host, connection } = await openMemoryHost());
     await connection.run("CREATE TABLE orders (region VARCHAR, amount INTEGER); INSERT INTO orders VALUES ('EU', 100), ('US', 50)");
     cat.defineSync('sales', {
       kind: 'semantic_view',
@@ -33,11 +32,7 @@ describe('SQL text in a query or a definition never runs as another statement', 
     await cat.attach(connection);
   });
 
-  afterAll(async () => {
-    connection.closeSync();
-    host.closeSync();
-    await cat.close();
-  });
+  afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   async function hostTables(): Promise<string[]> {
     const reader = await connection.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'pwn%'");
