@@ -60,6 +60,15 @@ export function readJournalHistory(path: string): JournalHistory {
 
   const segments = listSegments(path);
   const raw: RawRecord[] = [];
+  // Newest seq read so far; kept as we go (a spread of every record into Math.max or push
+  // would overflow the stack on a long journal).
+  let known = base ?? 0;
+  const take = (records: readonly RawRecord[]) => {
+    for (const record of records) {
+      raw.push(record);
+      known = Math.max(known, record.seq);
+    }
+  };
   for (const segment of segments) {
     files.push(segment.file);
     // A sealed log the snapshot covers (a close or crash came before it was removed) holds
@@ -67,11 +76,10 @@ export function readJournalHistory(path: string): JournalHistory {
     if (base !== undefined && segment.lastSeq <= base) continue;
     const decoded = decodeRecords(readFileSync(segment.file));
     if (decoded.damage !== undefined) damage.push(`${segment.file}: unreadable bytes ${decoded.damage.from}–${decoded.damage.to}`);
+    take(decoded.records);
     // A sealed log was complete when sealed, and its name is its last seq: if its records
     // (and everything before it) end earlier, its end was lost (zeroed or cut), not torn.
-    const known = Math.max(base ?? 0, ...raw.map((record) => record.seq), ...decoded.records.map((record) => record.seq));
     if (decoded.damage === undefined && known < segment.lastSeq) damage.push(`${segment.file}: ends at batch ${known}, its name says ${segment.lastSeq}`);
-    raw.push(...decoded.records);
   }
   let log = { exists: false, validBytes: 0 };
   if (existsSync(paths.log)) {
@@ -79,7 +87,7 @@ export function readJournalHistory(path: string): JournalHistory {
     const decoded = decodeRecords(readFileSync(paths.log));
     if (decoded.damage !== undefined) damage.push(`${paths.log}: unreadable bytes ${decoded.damage.from}–${decoded.damage.to}`);
     log = { exists: true, validBytes: decoded.damage === undefined ? decoded.validBytes : decoded.damage.to };
-    raw.push(...decoded.records);
+    take(decoded.records);
   }
 
   const aborted = new Set<number>();
@@ -123,6 +131,7 @@ export function readJournalHistory(path: string): JournalHistory {
       else state.set(name, { json, version });
     }
   }
-  const lastAborted = Math.max(0, ...[...aborted].filter((seq) => base === undefined || seq > base));
+  let lastAborted = 0;
+  for (const seq of aborted) if (base === undefined || seq > base) lastAborted = Math.max(lastAborted, seq);
   return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, snapshotDamaged: snapshot.kind === 'damaged', log, segments, files };
 }

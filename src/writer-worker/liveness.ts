@@ -23,10 +23,6 @@ export class Liveness {
     Atomics.add(this.#slots, Slot.HEARTBEAT, 1);
   }
 
-  get state(): number {
-    return Atomics.load(this.#slots, Slot.WORKER_STATE);
-  }
-
   set(state: WorkerState): void {
     Atomics.store(this.#slots, Slot.WORKER_STATE, state);
     this.#wakeAll();

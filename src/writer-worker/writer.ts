@@ -61,10 +61,6 @@ export class Writer {
     this.#faults = new Faults(config.faults);
   }
 
-  get seq(): number {
-    return this.#seq;
-  }
-
   async run(): Promise<void> {
     let lastYield = performance.now();
     while (!this.#finished) {
