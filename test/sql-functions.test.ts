@@ -1,6 +1,6 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Catalog, catalogErrorFromSql } from 'duckcat';
+import { Catalog, CatalogExistsError, CatalogNotFoundError, catalogErrorFromSql } from 'duckcat';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 const sales = {
@@ -150,7 +150,11 @@ describe('semantic view SQL functions', () => {
       await connection.run('SELECT define_semantic_view($1, $2)', ['sales', json(sales)]);
       const error = await failure(connection, 'SELECT define_semantic_view($1, $2)', ['sales', json(sales)]);
       expect(error.message).toMatch(/^Invalid Input Error: ERR_CATALOG_EXISTS: definition "sales" already exists/);
-      expect(catalogErrorFromSql(error)).toMatchObject({ code: 'ERR_CATALOG_EXISTS', message: 'definition "sales" already exists', cause: error });
+      const rebuilt = catalogErrorFromSql(error);
+      expect(rebuilt).toMatchObject({ code: 'ERR_CATALOG_EXISTS', message: 'definition "sales" already exists', cause: error, definitionName: 'sales' });
+      // The same class the API throws, not the base class.
+      expect(rebuilt).toBeInstanceOf(CatalogExistsError);
+      expect(rebuilt?.name).toBe('CatalogExistsError');
     });
 
     it('ERR_CATALOG_NOT_FOUND for drop and describe of an unknown name', async () => {
@@ -158,6 +162,7 @@ describe('semantic view SQL functions', () => {
       expect(codeOf(await failure(connection, "SELECT * FROM describe_semantic_view_members('ghost')"))).toBe('ERR_CATALOG_NOT_FOUND');
       const error = await failure(connection, "SELECT * FROM describe_semantic_view('ghost')");
       expect(error.message).toMatch(/^Binder Error: ERR_CATALOG_NOT_FOUND: definition "ghost" does not exist/);
+      expect(catalogErrorFromSql(error)).toBeInstanceOf(CatalogNotFoundError);
       expect(codeOf(await failure(connection, "SELECT semantic_view_sql('ghost', [], ['n'])"))).toBe('ERR_CATALOG_NOT_FOUND');
     });
 

@@ -12,10 +12,13 @@ export interface ViewLimits {
   readonly maxDefinitionBytes: number;
 }
 
+/** A handle's one lifecycle: `open` → `closing` (close() called, in-flight calls finishing) → `closed`. */
+export type HandleState = 'open' | 'closing' | 'closed';
+
 /**
- * The read and write API shared by the owning {@link Catalog} and a {@link CatalogClient}
- * in another thread: reads from this thread's map (kept current by the change stream),
- * writes through the one writer worker.
+ * The read and write API shared by the owning {@link Catalog}, a {@link CatalogClient} in
+ * another thread and a {@link RemoteCatalog} in another process: reads from this thread's
+ * map (kept current by the change stream), writes through the one writer.
  */
 export abstract class CatalogView {
   /** Absolute path of the catalog file, or ':memory:'. */
@@ -25,7 +28,8 @@ export abstract class CatalogView {
   protected readonly map: DefinitionMap;
   protected readonly link: PortLink;
   readonly #limits: ViewLimits;
-  #closing = false;
+  #state: HandleState = 'open';
+  #closing: Promise<void> | undefined;
 
   protected constructor(path: string, link: PortLink, map: DefinitionMap, limits: ViewLimits) {
     this.path = path;
@@ -43,8 +47,57 @@ export abstract class CatalogView {
 
   /** True once `close()` was called. */
   get closed(): boolean {
+    return this.#state !== 'open';
+  }
+
+  /** `open`, `closing` (close() called; calls already sent are finishing) or `closed`. */
+  get state(): HandleState {
+    return this.#state;
+  }
+
+  /**
+   * True while this handle is open and its writer can answer. False once the writer is gone
+   * (its process died, it closed, or a timeout poisoned the link): reads then keep serving
+   * the last state this handle received, and writes and {@link sync} fail.
+   */
+  get connected(): boolean {
+    return this.#state === 'open' && this.link.connected;
+  }
+
+  /**
+   * A read fence: resolves once this handle's reads reflect every write acknowledged on
+   * any thread or process before `sync()` was called (one round trip to the writer; the
+   * writer posts every batch's changes to a party before it answers that party).
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close, or after the owner closed.
+   * @throws {CatalogWriterExitedError} ERR_CATALOG_WRITER_EXITED when the writer is gone.
+   * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when it does not answer within `timeoutMs`.
+   */
+  async sync(): Promise<void> {
+    this.checkOpen();
+    const reply = await this.link.call({ kind: 'sync' });
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
+  }
+
+  /**
+   * Closes this handle. Calls already sent finish (their promises settle as usual); calls
+   * made from now on throw ERR_CATALOG_CLOSED. Bounded by the call deadlines. Idempotent:
+   * later calls return the same promise.
+   */
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#state = 'closing';
+    this.#closing = (async () => {
+      try {
+        await this.shutDown();
+      } finally {
+        this.#state = 'closed';
+      }
+    })();
     return this.#closing;
   }
+
+  /** What closing this kind of handle takes; runs once, synchronously up to its first await. */
+  protected abstract shutDown(): Promise<void>;
 
   /**
    * The stored definition, deeply frozen (share it freely; it cannot change), or undefined.
@@ -141,11 +194,6 @@ export abstract class CatalogView {
     return Object.fromEntries(this.entries());
   }
 
-  /** Marks the view closed: from now on every method throws ERR_CATALOG_CLOSED. */
-  protected markClosed(): void {
-    this.#closing = true;
-  }
-
   protected checkWritable(): void {
     this.checkOpen();
     if (this.readOnly) throw new CatalogReadOnlyError();
@@ -154,7 +202,8 @@ export abstract class CatalogView {
   }
 
   protected checkOpen(): void {
-    if (this.#closing) throw new CatalogClosedError();
+    if (this.#state !== 'open') throw new CatalogClosedError();
+    if (this.link.ownerClosed) throw new CatalogClosedError('the catalog was closed by its owner');
   }
 
   #catchUp(): void {

@@ -37,7 +37,6 @@ export class Catalog extends CatalogView {
   readonly recovery: RecoveryReport | undefined;
   readonly #writer: WriterLink;
   readonly #lock: OwnerLock | undefined;
-  #closed: Promise<void> | undefined;
 
   private constructor(
     path: string,
@@ -74,11 +73,11 @@ export class Catalog extends CatalogView {
     }
     const absolute = path === undefined || path === MEMORY ? MEMORY : resolvePath(path);
     const lock = absolute === MEMORY ? undefined : OwnerLock.acquire(absolute, resolved.readOnly);
-    let map: DefinitionMap | undefined;
+    const map = new DefinitionMap();
     try {
-      const { link, ready } = await WriterLink.start(absolute, resolved, (changes) => map?.applyChanges(changes.names, changes.jsons));
+      const { link, ready } = await WriterLink.start(absolute, resolved, (changes) => map.applyChanges(changes.names, changes.jsons));
       lock?.confirm();
-      map = DefinitionMap.fromColumns(ready.rows);
+      map.load(ready.rows);
       // Batches rolled forward after a crash are routine; a damaged or missing file is news.
       if (ready.recovery !== undefined && ready.recovery.kind !== 'rolled-forward' && ready.recovery.kind !== 'file-behind') {
         process.emitWarning(`duckcat recovered ${absolute} from its journal: ${ready.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
@@ -123,15 +122,22 @@ export class Catalog extends CatalogView {
   }
 
   /**
-   * Lets queued writes finish, closes DuckDB (checkpointing the file) and ends the writer.
-   * Idempotent: later calls return the same promise. Afterwards every other method throws
-   * ERR_CATALOG_CLOSED, here and in every CatalogClient.
+   * Lets queued writes finish, brings DuckDB up to date, closes it (checkpointing the file)
+   * and ends the writer; then releases the file. Calls already sent finish; later ones
+   * throw ERR_CATALOG_CLOSED, here and in every CatalogClient. Bounded: a writer that does
+   * not answer within `timeoutMs` is stopped. Idempotent.
    */
-  close(): Promise<void> {
-    if (this.#closed !== undefined) return this.#closed;
-    this.markClosed();
-    this.#closed = this.#writer.close().finally(() => this.#lock?.release());
-    return this.#closed;
+  override close(): Promise<void> {
+    return super.close();
+  }
+
+  protected async shutDown(): Promise<void> {
+    try {
+      await this.#writer.close();
+    } finally {
+      // Only once both writer threads are gone: a second open must never meet a live DuckDB.
+      this.#lock?.release();
+    }
   }
 
   // --- Semantic views in SQL (src/main/sql): thin delegations, kept last in the class. ---

@@ -12,10 +12,19 @@ export class DefinitionMap {
   readonly #values = new Map<string, ReadonlyJson>();
   #sortedNames: string[] | undefined;
 
-  static fromColumns({ names, jsons }: Columns): DefinitionMap {
+  static fromColumns(columns: Columns): DefinitionMap {
     const map = new DefinitionMap();
-    for (let i = 0; i < names.length; i++) map.#jsons.set(names[i]!, jsons[i]!);
+    map.load(columns);
     return map;
+  }
+
+  /**
+   * Fills an empty map with the rows a writer sent at the start (`ready` or `hello`). A
+   * handle creates its map before its link, so changes that arrive first have a map to go to.
+   */
+  load({ names, jsons }: Columns): void {
+    for (let i = 0; i < names.length; i++) this.#jsons.set(names[i]!, jsons[i]!);
+    this.#sortedNames = undefined;
   }
 
   get size(): number {

@@ -1,7 +1,8 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CatalogTimeoutError, type CatalogError } from '../shared/errors.js';
 import type { ChangesMessage, ClientToWorker, Reply, WorkerToMain } from '../shared/protocol.js';
-import { REPLY_SEQ, Slot, TraceField, WAIT_SLICE_MS, ringDoorbell, stamp } from '../shared/slots.js';
+import { blockUntil } from '../shared/blocking-wait.js';
+import { REPLY_SEQ, Slot, TraceField, WAIT_SLICE_MS, WorkerState, ringDoorbell, stamp } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { LivenessProbe } from './liveness-probe.js';
 
@@ -17,7 +18,9 @@ export interface LinkTimeouts {
 }
 
 interface Pending {
-  readonly deadline: number;
+  readonly started: number;
+  /** The probe's paused total when the call started: time the process stood still is not waiting. */
+  readonly pausedAtStart: number;
   readonly async: boolean;
   resolve?: (reply: Reply) => void;
   reject?: (error: CatalogError) => void;
@@ -44,8 +47,10 @@ export class PortLink {
   #appliedSeq: number;
   #failure: CatalogError | undefined;
   #watchdog: NodeJS.Timeout | undefined;
-  /** Async requests of this tick, sent together by {@link #flush}. */
+  /** Async requests of this tick, sent together by {@link flush}. */
   #outbox: object[] = [];
+  /** Resolved each time the last async call settles (see {@link settled}). */
+  #idle: Array<() => void> = [];
 
   constructor(
     port: MessagePort,
@@ -64,6 +69,16 @@ export class PortLink {
     this.#probe = new LivenessProbe(slots, timeouts.hangTimeoutMs);
     port.on('message', (message: WorkerToMain) => this.dispatch(message));
     port.unref();
+  }
+
+  /** True while the writer can answer: not poisoned, and its thread (or the link to its process) runs. */
+  get connected(): boolean {
+    return this.#failure === undefined && Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.RUNNING;
+  }
+
+  /** The owner closed the catalog cleanly (every party then reads ERR_CATALOG_CLOSED). */
+  get ownerClosed(): boolean {
+    return Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.CLOSED;
   }
 
   /** The error that poisoned this link, if any. */
@@ -86,24 +101,26 @@ export class PortLink {
    */
   callSync(outgoing: Outgoing): Reply {
     const started = performance.now();
-    this.#flush();
+    this.flush();
     const pending = this.#post(outgoing, started, false);
     stamp(this.timeouts.trace, TraceField.POSTED);
-    for (;;) {
-      const seen = Atomics.load(this.reply, REPLY_SEQ);
-      this.drain();
-      if (pending.reply !== undefined) return pending.reply;
-      const now = performance.now();
-      const problem = this.#failure ?? this.#probe.check(now) ?? this.#deadlineError(pending, now, started);
-      if (problem !== undefined) {
+    this.#probe.startWaiting(started);
+    try {
+      // No deadline of its own: #deadlineError judges it, leaving out time the process was paused.
+      return blockUntil(this.reply, REPLY_SEQ, (now) => {
+        this.drain();
+        if (pending.reply !== undefined) return pending.reply;
+        const problem = this.#failure ?? this.#probe.check(now) ?? this.#deadlineError(pending, now);
+        if (problem === undefined) return undefined;
         // The reply may have been posted just before the worker stopped: look once more.
         this.drain();
         if (pending.reply !== undefined) return pending.reply;
         pending.abandoned = true;
         this.fail(problem);
         throw this.#failure ?? problem;
-      }
-      Atomics.wait(this.reply, REPLY_SEQ, seen, Math.min(WAIT_SLICE_MS, pending.deadline - now));
+      }, Number.POSITIVE_INFINITY)!;
+    } finally {
+      if (this.#asyncCount === 0) this.#probe.stopWaiting();
     }
   }
 
@@ -114,6 +131,7 @@ export class PortLink {
       pending.resolve = resolve;
       pending.reject = reject;
       if (this.#asyncCount++ === 0) {
+        this.#probe.startWaiting(performance.now());
         this.port.ref();
         // Ref'd on purpose: a pending promise must settle even if the writer dies and its
         // port closes; the watchdog then rejects it within a slice or two.
@@ -193,10 +211,25 @@ export class PortLink {
     return this.#nextId++;
   }
 
+  /** Resolves once no async call of this link is waiting (sent ones answered or failed). */
+  settled(): Promise<void> {
+    if (this.#asyncCount === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idle.push(resolve));
+  }
+
+  /** Sends the async requests of this tick now (close() must not leave them behind). */
+  flush(): void {
+    if (this.#outbox.length === 0) return;
+    const requests = this.#outbox;
+    this.#outbox = [];
+    this.port.postMessage(requests.length === 1 ? requests[0] : { kind: 'bundle', requests });
+    ringDoorbell(this.slots);
+  }
+
   #post(outgoing: Outgoing, now: number, isAsync: boolean): Pending {
     if (this.#failure !== undefined) throw this.#failure;
     const id = this.#nextId++;
-    const pending: Pending = { deadline: now + this.timeouts.timeoutMs, async: isAsync, abandoned: false };
+    const pending: Pending = { started: now, pausedAtStart: this.#probe.pausedMs, async: isAsync, abandoned: false };
     this.#pending.set(id, pending);
     if (!isAsync) {
       this.port.postMessage({ ...outgoing, id });
@@ -204,18 +237,10 @@ export class PortLink {
     } else {
       // Callers resumed by one batch's replies issue their next writes in the same tick:
       // one message carries them all.
-      if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
+      if (this.#outbox.length === 0) queueMicrotask(() => this.flush());
       this.#outbox.push({ ...outgoing, id });
     }
     return pending;
-  }
-
-  #flush(): void {
-    if (this.#outbox.length === 0) return;
-    const requests = this.#outbox;
-    this.#outbox = [];
-    this.port.postMessage(requests.length === 1 ? requests[0] : { kind: 'bundle', requests });
-    ringDoorbell(this.slots);
   }
 
   #watch(): void {
@@ -224,22 +249,30 @@ export class PortLink {
     let problem = this.#probe.check(now);
     for (const pending of this.#pending.values()) {
       if (problem !== undefined) break;
-      if (pending.async && !pending.abandoned && now > pending.deadline) {
+      if (pending.async && !pending.abandoned && this.#waited(pending, now) > this.timeouts.timeoutMs) {
         problem = new CatalogTimeoutError(`the writer did not answer within timeoutMs (${this.timeouts.timeoutMs} ms)`);
       }
     }
     if (problem !== undefined && this.shouldFailOn(problem)) this.fail(problem);
   }
 
-  #deadlineError(pending: Pending, now: number, started: number): CatalogError | undefined {
-    if (now < pending.deadline) return undefined;
-    return new CatalogTimeoutError(`the writer did not answer within timeoutMs (${this.timeouts.timeoutMs} ms, waited ${Math.round(now - started)} ms)`);
+  /** How long `pending` has waited, leaving out time the process was seen paused. */
+  #waited(pending: Pending, now: number): number {
+    return now - pending.started - (this.#probe.pausedMs - pending.pausedAtStart);
+  }
+
+  #deadlineError(pending: Pending, now: number): CatalogError | undefined {
+    const waited = this.#waited(pending, now);
+    if (waited < this.timeouts.timeoutMs) return undefined;
+    return new CatalogTimeoutError(`the writer did not answer within timeoutMs (${this.timeouts.timeoutMs} ms, waited ${Math.round(waited)} ms)`);
   }
 
   #asyncDone(): void {
     if (--this.#asyncCount === 0) {
       this.port.unref();
       this.stopWatchdog();
+      this.#probe.stopWaiting();
+      for (const resolve of this.#idle.splice(0)) resolve();
     }
   }
 }

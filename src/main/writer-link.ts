@@ -1,11 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
+import { blockUntil } from '../shared/blocking-wait.js';
 import { CatalogClosedError, CatalogError, CatalogTimeoutError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
 import type { AckPoint, ChangesMessage, ClientInit, JournalThreadConfig, MainToWorker, ReadyMessage, StoreThreadConfig, WorkerToMain } from '../shared/protocol.js';
-import { REPLY_SEQ, Slot, WAIT_SLICE_MS, WorkerState, createCatalogSlots, createReplySlot, ringDoorbell } from '../shared/slots.js';
+import { REPLY_SEQ, Slot, WorkerState, createCatalogSlots, createReplySlot, ringDoorbell } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { guardAtExit, unguard, type ExitClosable } from './exit-guard.js';
+import { firstMessage } from './linked-worker.js';
 import { PortLink } from './port-link.js';
 
 const JOURNAL_URL = new URL('../writer-worker/journal-thread.js', import.meta.url);
@@ -36,6 +39,7 @@ export class WriterLink extends PortLink implements ExitClosable {
   readonly #options: ResolvedOptions;
   readonly #path: string;
   readonly #exited: Promise<unknown>;
+  readonly #catalogId = randomUUID();
   #closing: Promise<void> | undefined;
   #gone = false;
 
@@ -75,19 +79,11 @@ export class WriterLink extends PortLink implements ExitClosable {
     // process.exit() while the file opens must not tear the store thread down mid-call either.
     const starting: ExitClosable = { closeAtExit: () => stopStoreAtExit(slots, reply) };
     guardAtExit(starting);
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), options.openTimeoutMs);
     try {
-      const first = (await Promise.race([
-        once(owner.port1, 'message', { signal: abort.signal }),
-        once(threads.journal, 'exit', { signal: abort.signal }).then(([code]: unknown[]) => {
-          // 'exit' may overtake the thread's last message: it still waits on the port.
-          const last = receiveMessageOnPort(owner.port1);
-          if (last !== undefined) return [last.message];
-          throw new CatalogWriterExitedError(`the writer exited with code ${String(code)} while opening ${path}`);
-        }),
-      ])) as [WorkerToMain];
-      const message = first[0];
+      const first = await firstMessage(owner.port1, threads.journal, options.openTimeoutMs);
+      if (first.kind === 'timeout') throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
+      if (first.kind === 'exit') throw new CatalogWriterExitedError(`the writer exited with code ${first.code} while opening ${path}`);
+      const message = first.message as WorkerToMain;
       if (message.kind === 'ready') {
         return { link: new WriterLink(path, threads, owner.port1, slots, reply, options, message.seq, onChanges), ready: message };
       }
@@ -97,12 +93,9 @@ export class WriterLink extends PortLink implements ExitClosable {
       // or a second open could become a second DuckDB instance on the file.
       if (!(await exitWithin(waitForExits(threads), STORE_STOP_MS))) await abandon(threads, slots);
       owner.port1.close();
-      if (abort.signal.aborted) throw new CatalogTimeoutError(`opening ${path} took longer than openTimeoutMs (${options.openTimeoutMs} ms)`);
       throw error;
     } finally {
       unguard(starting);
-      abort.abort();
-      clearTimeout(timer);
     }
   }
 
@@ -115,6 +108,7 @@ export class WriterLink extends PortLink implements ExitClosable {
     const reply = createReplySlot();
     const init: ClientInit = {
       kind: 'init',
+      catalogId: this.#catalogId,
       slots: this.slots,
       reply,
       path: this.#path,
@@ -162,7 +156,13 @@ export class WriterLink extends PortLink implements ExitClosable {
     super.fail(error);
   }
 
+  /**
+   * One deadline for the whole close: the close request (queued behind every write already
+   * sent, so they finish first) gets `timeoutMs`; the threads then get what is left of it,
+   * at least STORE_STOP_MS, to exit before they are stopped.
+   */
   async #shutDown(): Promise<void> {
+    const closeBy = performance.now() + this.#options.timeoutMs;
     let closeError: unknown;
     if (this.failure === undefined) {
       try {
@@ -171,9 +171,16 @@ export class WriterLink extends PortLink implements ExitClosable {
       } catch (error) {
         closeError = error;
       }
+    } else if (Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.RUNNING) {
+      // Poisoned by a timeout, yet the journal thread runs (a pause or a stall that passed):
+      // let it close DuckDB cleanly rather than stop it.
+      this.port.postMessage({ kind: 'close', id: this.nextId() } satisfies MainToWorker);
+      ringDoorbell(this.slots);
     }
-    if (!(await exitWithin(this.#exited, this.#options.timeoutMs))) await abandon(this.#threads, this.slots);
-    unguard(this);
+    const left = Math.max(STORE_STOP_MS, closeBy - performance.now());
+    if (!(await exitWithin(this.#exited, left))) await abandon(this.#threads, this.slots);
+    // A store thread left behind inside a DuckDB call stays guarded: exit waits for it.
+    if (this.#gone) unguard(this);
     this.stopWatchdog();
     this.port.close();
     if (closeError !== undefined && !(closeError instanceof CatalogError && closeError === this.failure)) throw closeError;
@@ -188,16 +195,11 @@ function stopStoreAtExit(slots: Int32Array, reply: Int32Array): void {
 
 /** Blocks the exiting thread until DuckDB is closed and no call is in flight, bounded. */
 function waitForStoreAtExit(slots: Int32Array, reply: Int32Array): void {
-  const deadline = performance.now() + EXIT_CLOSE_MS;
-  for (;;) {
-    const seen = Atomics.load(reply, REPLY_SEQ);
+  blockUntil(reply, REPLY_SEQ, () => {
     const store = Atomics.load(slots, Slot.STORE_STATE);
     const storeDone = store !== WorkerState.RUNNING && store !== WorkerState.STARTING;
-    if (storeDone && Atomics.load(slots, Slot.DUCKDB_CALLS) === 0) return;
-    const left = deadline - performance.now();
-    if (left <= 0) return;
-    Atomics.wait(reply, REPLY_SEQ, seen, Math.min(WAIT_SLICE_MS, left));
-  }
+    return storeDone && Atomics.load(slots, Slot.DUCKDB_CALLS) === 0 ? true : undefined;
+  }, performance.now() + EXIT_CLOSE_MS);
 }
 
 function startThreads(

@@ -34,11 +34,14 @@ export function parseClientRequest(message: unknown, limits: RequestLimits): Par
   switch (fields.kind) {
     case 'stats':
     case 'checkpoint':
+    case 'sync':
+    case 'hello':
+    case 'leave':
       return { ok: true, request: { kind: fields.kind, id } };
     case 'write':
       return parseWrite(id, fields, limits);
     default:
-      return refuse(id, 'request.kind', `must be write, checkpoint or stats, got ${describe(fields.kind)}`);
+      return refuse(id, 'request.kind', `must be write, checkpoint, stats, sync, hello or leave, got ${describe(fields.kind)}`);
   }
 }
 

@@ -49,7 +49,37 @@ export interface StatsRequest {
   readonly id: number;
 }
 
-export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest;
+/**
+ * A read fence: answered once every batch acknowledged before it arrived has been posted
+ * to the asking party, so a reply means the party's map holds them (ports and the socket
+ * deliver in order).
+ */
+export interface SyncRequest {
+  readonly kind: 'sync';
+  readonly id: number;
+}
+
+/**
+ * A client thread's first request: the writer answers with a `hello` carrying every
+ * stored row, and only then starts sending it changes. A port nobody builds a client from
+ * costs the writer nothing.
+ */
+export interface HelloRequest {
+  readonly kind: 'hello';
+  readonly id: number;
+}
+
+/**
+ * A party's last request: the writer forgets it at once. Needed because a thread that
+ * closes its port and then idles (a piscina worker between tasks) never lets the close
+ * reach the writer.
+ */
+export interface LeaveRequest {
+  readonly kind: 'leave';
+  readonly id: number;
+}
+
+export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
 
 /** Several async requests issued in one tick, sent as one message (fewer postMessage calls). */
 export interface RequestBundle {
@@ -58,7 +88,7 @@ export interface RequestBundle {
 }
 
 /** What a party may send: every request but close and subscribe, which only the owner sends. */
-export type ClientToWorker = WriteRequest | CheckpointRequest | StatsRequest;
+export type ClientToWorker = WriteRequest | CheckpointRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
 
 /** What the writer has done since it started (see `catalog.stats()`). */
 export interface WriterStats {
@@ -197,6 +227,8 @@ export interface HelloMessage {
 /** The owner's first message on a client port, before the port is handed over. */
 export interface ClientInit {
   readonly kind: 'init';
+  /** Unique per open catalog (two ':memory:' catalogs share a path, never an id). */
+  readonly catalogId: string;
   readonly slots: Int32Array;
   readonly reply: Int32Array;
   readonly path: string;

@@ -8,7 +8,7 @@ import { workerData } from 'node:worker_threads';
 import type { JournalThreadConfig } from '../shared/protocol.js';
 import { WorkerState } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
-import { Liveness } from './liveness.js';
+import { Liveness } from '../shared/liveness.js';
 import { openCatalog, toColumns } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import { StoreLink } from './store-link.js';

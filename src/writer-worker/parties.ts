@@ -23,13 +23,21 @@ export class PortParty implements Party {
   /** Another process, reached through the store thread's socket bridge. */
   readonly remote: boolean;
   #gone = false;
+  /** False for a client thread until it asks for its hello: no changes pile up on an unused port. */
+  #listening: boolean;
 
-  constructor(port: MessagePort, reply: Int32Array, owner: boolean, remote = false) {
+  constructor(port: MessagePort, reply: Int32Array, owner: boolean, options: { remote?: boolean; listening?: boolean } = {}) {
     this.#port = port;
     this.#reply = reply;
     this.owner = owner;
-    this.remote = remote;
+    this.remote = options.remote ?? false;
+    this.#listening = options.listening ?? true;
     port.on('close', () => (this.#gone = true));
+  }
+
+  /** From now on the party receives every batch's changes. */
+  listen(): void {
+    this.#listening = true;
   }
 
   get gone(): boolean {
@@ -46,7 +54,12 @@ export class PortParty implements Party {
   }
 
   send(message: WorkerToMain): void {
-    if (!this.#gone) this.#port.postMessage(message);
+    if (this.#gone) return;
+    if (message.kind === 'changes' && !this.#listening) {
+      if (message.replies !== undefined) this.#port.postMessage({ kind: 'replies', replies: message.replies });
+      return;
+    }
+    this.#port.postMessage(message);
   }
 
   wake(): void {

@@ -1,6 +1,7 @@
 import { receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import { CatalogWriterExitedError } from '../shared/errors.js';
 import type { JournalToStore, StoreToJournal } from '../shared/protocol.js';
+import { blockUntil } from '../shared/blocking-wait.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 
@@ -43,8 +44,8 @@ export class StoreLink {
    * @throws {CatalogWriterExitedError} when the store thread stops first.
    */
   waitFor<K extends StoreToJournal['kind']>(kinds: readonly K[], until = (_: Extract<StoreToJournal, { kind: K }>) => true): Extract<StoreToJournal, { kind: K }> {
-    for (;;) {
-      const seen = Atomics.load(this.#slots, Slot.DOORBELL);
+    // The store thread's own liveness bounds this wait: it ends when the thread stops.
+    return blockUntil(this.#slots, Slot.DOORBELL, () => {
       this.#receive();
       const at = this.#backlog.findIndex((message) => (kinds as readonly string[]).includes(message.kind) && until(message as Extract<StoreToJournal, { kind: K }>));
       if (at >= 0) return this.#backlog.splice(at, 1)[0] as Extract<StoreToJournal, { kind: K }>;
@@ -55,20 +56,19 @@ export class StoreLink {
           : new CatalogWriterExitedError('the store thread (DuckDB) stopped');
       }
       this.#beat();
-      Atomics.wait(this.#slots, Slot.DOORBELL, seen, HEARTBEAT_INTERVAL_MS);
-    }
+      return undefined;
+    }, Number.POSITIVE_INFINITY, HEARTBEAT_INTERVAL_MS)!;
   }
 
   /** Blocks while `busy()` holds, reading the store's messages meanwhile (see {@link waitFor}). */
   waitWhile(busy: (incoming: StoreToJournal[]) => boolean): void {
-    for (;;) {
-      const seen = Atomics.load(this.#slots, Slot.DOORBELL);
+    blockUntil(this.#slots, Slot.DOORBELL, () => {
       this.#receive();
-      if (!busy(this.#backlog)) return;
+      if (!busy(this.#backlog)) return true;
       if (this.failed) throw new CatalogWriterExitedError('the store thread (DuckDB) stopped');
       this.#beat();
-      Atomics.wait(this.#slots, Slot.DOORBELL, seen, HEARTBEAT_INTERVAL_MS);
-    }
+      return undefined;
+    }, Number.POSITIVE_INFINITY, HEARTBEAT_INTERVAL_MS);
   }
 
   close(): void {

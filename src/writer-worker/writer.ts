@@ -10,7 +10,7 @@ import { Faults } from './faults.js';
 import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
-import type { Liveness } from './liveness.js';
+import type { Liveness } from '../shared/liveness.js';
 import { toColumns, type OpenedCatalog } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import type { StoreLink } from './store-link.js';
@@ -91,6 +91,12 @@ export class Writer {
 
   welcome(party: PortParty): void {
     this.#parties.add(party);
+    this.#greet(party);
+  }
+
+  /** Every stored row as of the newest batch; the party's changes start after it. */
+  #greet(party: PortParty): void {
+    party.listen();
     party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index) });
     party.wake();
   }
@@ -304,7 +310,7 @@ export class Writer {
         this.#nextLogReady = message.error === undefined;
         return;
       case 'client':
-        this.welcome(new PortParty(message.port, message.reply, false, true));
+        this.welcome(new PortParty(message.port, message.reply, false, { remote: true }));
         return;
       default:
         return;
@@ -318,7 +324,7 @@ export class Writer {
   }
 
   async #control({ party, message }: Work): Promise<void> {
-    if (!party.owner && message.kind !== 'checkpoint' && message.kind !== 'stats') {
+    if (!party.owner && (message.kind === 'close' || message.kind === 'subscribe')) {
       this.#answer(party, message.id, new CatalogInvalidError('request', `${String(message.kind)} is for the owner only`));
       return;
     }
@@ -333,14 +339,29 @@ export class Writer {
         return;
       }
       case 'subscribe':
-        this.welcome(new PortParty(message.port, message.reply, false));
+        // Greeted when it asks (a `hello` request): a port handed out but never used costs nothing.
+        this.#parties.add(new PortParty(message.port, message.reply, false, { listening: false }));
         this.#reply(party, ok(message.id));
+        return;
+      case 'hello':
+        this.#greet(party);
+        return;
+      case 'sync':
+        // Every earlier batch's changes were posted to this party before this reply.
+        this.#reply(party, ok(message.id));
+        return;
+      case 'leave':
+        this.#parties.delete(party);
+        party.close();
         return;
       case 'close':
         this.#close(party, message.id);
         return;
+      case 'write':
+        // Writes are batched by #turn, never sent here.
+        return;
       default:
-        this.#answer(party, (message as { id: number }).id, new CatalogInvalidError('request', `unknown request ${String((message as { kind: unknown }).kind)}`));
+        assertNever(message);
     }
   }
 
@@ -372,6 +393,10 @@ export class Writer {
     party.send(reply);
     party.wake();
   }
+}
+
+function assertNever(message: never): never {
+  throw new Error(`unhandled request ${JSON.stringify(message)}`);
 }
 
 function ok(id: number): Reply {

@@ -7,7 +7,8 @@
 import { createConnection } from 'node:net';
 import { workerData, type MessagePort } from 'node:worker_threads';
 import type { WorkerToMain } from '../../shared/protocol.js';
-import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState, wakeParty } from '../../shared/slots.js';
+import { Liveness } from '../../shared/liveness.js';
+import { HEARTBEAT_INTERVAL_MS, WorkerState, wakeParty } from '../../shared/slots.js';
 import { readLines } from '../../writer-worker/socket-server.js';
 
 export interface LinkConfig {
@@ -18,26 +19,23 @@ export interface LinkConfig {
 }
 
 const { socketPath, slots, reply, port } = workerData as LinkConfig;
-const beat = setInterval(() => Atomics.add(slots, Slot.HEARTBEAT, 1), HEARTBEAT_INTERVAL_MS).unref();
-
-function setState(state: number): void {
-  Atomics.store(slots, Slot.WORKER_STATE, state);
-  wakeParty(reply);
-}
+// The same signals a local writer gives: a waiting thread judges this link like a writer.
+const liveness = new Liveness(slots, () => wakeParty(reply));
+const beat = setInterval(() => liveness.beat(), HEARTBEAT_INTERVAL_MS).unref();
 
 const socket = createConnection(socketPath);
-socket.on('connect', () => setState(WorkerState.RUNNING));
+socket.on('connect', () => liveness.set(WorkerState.RUNNING));
 readLines(socket, (line) => {
   const message = JSON.parse(line) as WorkerToMain;
   port.postMessage(message);
-  if (message.kind === 'changes') Atomics.store(slots, Slot.COMMITTED_SEQ, message.seq);
+  if (message.kind === 'changes') liveness.committed(message.seq);
   if (message.kind !== 'changes' || message.replies !== undefined) wakeParty(reply);
 });
 port.on('message', (request: unknown) => socket.write(`${JSON.stringify(request)}\n`));
 
 function ownerGone(): void {
   clearInterval(beat);
-  setState(WorkerState.EXITED);
+  liveness.set(WorkerState.EXITED);
   port.close();
   socket.destroy();
 }

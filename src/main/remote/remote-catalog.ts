@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
@@ -8,6 +7,7 @@ import type { HelloMessage } from '../../shared/protocol.js';
 import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
 import { CatalogView } from '../catalog-view.js';
 import { DefinitionMap } from '../definition-map.js';
+import { firstMessage } from '../linked-worker.js';
 import { PortLink } from '../port-link.js';
 import type { LinkConfig } from './link-worker.js';
 
@@ -45,15 +45,12 @@ export class RemoteCatalog extends CatalogView {
     const reply = createReplySlot();
     const { port1, port2 } = new MessageChannel();
     const config: LinkConfig = { socketPath, slots, reply, port: port2 };
-    const worker = new Worker(LINK_URL, { workerData: config, transferList: [port2] });
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), resolved.openTimeoutMs);
+    const worker = new Worker(LINK_URL, { workerData: config, transferList: [port2], execArgv: [] });
     try {
-      const [hello] = (await Promise.race([
-        once(port1, 'message', { signal: abort.signal }),
-        once(worker, 'exit', { signal: abort.signal }),
-      ])) as [HelloMessage | number];
-      if (typeof hello !== 'object' || hello.kind !== 'hello') {
+      const first = await firstMessage(port1, worker, resolved.openTimeoutMs);
+      if (first.kind === 'timeout') throw new CatalogTimeoutError(`the owner of ${absolute} did not answer within openTimeoutMs (${resolved.openTimeoutMs} ms)`);
+      const hello = first.kind === 'message' ? (first.message as HelloMessage) : undefined;
+      if (hello?.kind !== 'hello') {
         // Nobody listened: a socket file there is a dead owner's leftover. Anything else is
         // not ours to remove.
         if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING && isSocket(socketPath)) {
@@ -62,25 +59,28 @@ export class RemoteCatalog extends CatalogView {
         }
         throw new CatalogWriterExitedError(`no process serves ${absolute} (${socketPath} does not answer)`);
       }
-      let map: DefinitionMap | undefined;
-      const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map?.applyChanges(changes.names, changes.jsons));
-      map = DefinitionMap.fromColumns(hello.rows);
+      const map = new DefinitionMap();
+      const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map.applyChanges(changes.names, changes.jsons));
+      map.load(hello.rows);
       worker.unref();
       return new RemoteCatalog(absolute, worker, port1, link, map, resolved);
     } catch (error) {
       await worker.terminate();
-      if (abort.signal.aborted) throw new CatalogTimeoutError(`the owner of ${absolute} did not answer within openTimeoutMs (${resolved.openTimeoutMs} ms)`);
       throw error;
-    } finally {
-      abort.abort();
-      clearTimeout(timer);
     }
   }
 
-  /** Disconnects; the owner and its catalog stay open. Idempotent. */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.markClosed();
+  /**
+   * Disconnects: calls already sent finish, later ones throw ERR_CATALOG_CLOSED; the owner
+   * and its catalog stay open. Idempotent.
+   */
+  override close(): Promise<void> {
+    return super.close();
+  }
+
+  protected async shutDown(): Promise<void> {
+    this.link.flush();
+    await this.link.settled();
     this.#port.close();
     // The link worker holds no DuckDB state, so ending it at once is safe.
     await this.#worker.terminate();

@@ -17,6 +17,7 @@
  * ERR_CATALOG_TIMEOUT instead of waiting for the writer deadline.
  */
 import { randomFill } from 'node:crypto';
+import { blockUntil } from '../../shared/blocking-wait.js';
 import { CatalogTimeoutError } from '../../shared/errors.js';
 
 const PROBE_BYTES = 16;
@@ -83,13 +84,8 @@ export class PoolGuard {
   }
 
   #await(probe: Probe, deadline: number): boolean {
-    for (;;) {
-      // 16 random bytes are all zero with probability 2^-128: any non-zero byte means started.
-      for (let i = 0; i < PROBE_BYTES; i++) if (Atomics.load(probe.bytes, i) !== 0) return true;
-      const left = deadline - performance.now();
-      if (left <= 0) return false;
-      Atomics.wait(this.#sleep, 0, 0, Math.min(POLL_MS, left));
-    }
+    // Nobody notifies #sleep: the probe is looked at every POLL_MS.
+    return blockUntil(this.#sleep, 0, () => (hasStarted(probe) ? true : undefined), deadline, POLL_MS) === true;
   }
 
   #starved(waitedMs: number): CatalogTimeoutError {
@@ -101,4 +97,10 @@ export class PoolGuard {
         '(see "Semantic views in SQL" in the README)',
     );
   }
+}
+
+function hasStarted(probe: Probe): boolean {
+  // 16 random bytes are all zero with probability 2^-128: any non-zero byte means started.
+  for (let i = 0; i < PROBE_BYTES; i++) if (Atomics.load(probe.bytes, i) !== 0) return true;
+  return false;
 }

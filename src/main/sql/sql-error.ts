@@ -1,7 +1,10 @@
 import { CatalogError, ErrorCode, type CatalogErrorCode } from '../../shared/errors.js';
+import { fromWireError } from '../../shared/wire-error.js';
 
 const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 const CODED = /\b(ERR_CATALOG_[A-Z_]+): ([^\n]*)/;
+/** How EXISTS and NOT_FOUND messages name their definition (see errors.ts). */
+const NAMED = /^definition "(.*)" (?:already exists|does not exist)$/;
 
 /**
  * The message a SQL function reports for `error`: `ERR_CATALOG_<X>: <message>` for
@@ -18,12 +21,23 @@ export function sqlErrorMessage(error: unknown): string {
  * (`Invalid Input Error: ERR_CATALOG_EXISTS: ...`, `Binder Error: ...`); this finds the
  * code after it.
  * @param error What `connection.run(...)` rejected with.
- * @returns A {@link CatalogError} with that `code` (the DuckDB error as `cause`), or
- *   undefined when the error did not come from duckcat.
+ * @returns The {@link CatalogError} subclass of that `code` (the same class the API throws,
+ *   so `instanceof` holds; the DuckDB error as `cause`), or undefined when the error did
+ *   not come from duckcat.
  */
 export function catalogErrorFromSql(error: unknown): CatalogError | undefined {
   const message = error instanceof Error ? error.message : typeof error === 'string' ? error : undefined;
   const match = message === undefined ? null : CODED.exec(message);
   if (match === null || !CODES.has(match[1]!)) return undefined;
-  return new CatalogError(match[1] as CatalogErrorCode, match[2]!, { cause: error });
+  const text = match[2]!;
+  const definitionName = NAMED.exec(text)?.[1];
+  const field = match[1] === ErrorCode.INVALID ? /^invalid ([^:]*): /.exec(text)?.[1] : undefined;
+  const rebuilt = fromWireError({
+    code: match[1] as CatalogErrorCode,
+    message: text,
+    ...(definitionName === undefined ? {} : { definitionName }),
+    ...(field === undefined ? {} : { field }),
+  });
+  Object.defineProperty(rebuilt, 'cause', { value: error, writable: true, configurable: true, enumerable: false });
+  return rebuilt;
 }

@@ -1,4 +1,4 @@
-import { Slot, WorkerState } from '../shared/slots.js';
+import { Slot, WorkerState } from './slots.js';
 
 /**
  * What other threads can see of the journal thread without its event loop: a heartbeat it
