@@ -147,7 +147,8 @@ export class Writer {
     }
     for (const request of requests) {
       const parsed = parseClientRequest(request, this.#config);
-      if (parsed.ok) into.push({ party, message: parsed.request });
+      if (parsed.ok && parsed.request.kind === 'leave') this.#leave(party);
+      else if (parsed.ok) into.push({ party, message: parsed.request });
       else {
         this.#stats.recordRejected();
         if (parsed.id !== undefined) this.#answer(party, parsed.id, parsed.error);
@@ -351,8 +352,7 @@ export class Writer {
         this.#reply(party, ok(message.id));
         return;
       case 'leave':
-        this.#parties.delete(party);
-        party.close();
+        this.#leave(party);
         return;
       case 'close':
         this.#close(party, message.id);
@@ -383,6 +383,12 @@ export class Writer {
     this.#liveness.set(WorkerState.CLOSED);
     this.#parties.closeAll();
     this.#store.close();
+  }
+
+  /** Forgets a party at once, as it reads: a stats request in the same turn no longer counts it. */
+  #leave(party: PortParty): void {
+    this.#parties.delete(party);
+    party.close();
   }
 
   #answer(party: PortParty, id: number, error: Error): void {
