@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_OPTIONS, resolveOptions } from '../src/shared/options.js';
+import { CONNECT_OPTION_KEYS, DEFAULT_OPTIONS, resolveOptions } from '../src/shared/options.js';
 
 describe('resolveOptions', () => {
   it('returns the defaults for undefined', () => {
@@ -47,5 +47,16 @@ describe('resolveOptions', () => {
   it('refuses a non-object', () => {
     expect(() => resolveOptions(5)).toThrow(expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'options' }));
     expect(() => resolveOptions([])).toThrow(expect.objectContaining({ code: 'ERR_CATALOG_INVALID' }));
+  });
+});
+
+describe('Catalog.connect options', () => {
+  it('takes its own options and refuses the owner\'s, naming them', () => {
+    expect(resolveOptions({ timeoutMs: 5, openTimeoutMs: 7, readOnly: true }, CONNECT_OPTION_KEYS)).toMatchObject({ timeoutMs: 5, openTimeoutMs: 7, readOnly: true });
+    for (const key of ['journal', 'commit', 'maxLagRows', 'duckdbThreads']) {
+      expect(() => resolveOptions({ [key]: DEFAULT_OPTIONS[key as keyof typeof DEFAULT_OPTIONS] }, CONNECT_OPTION_KEYS)).toThrow(
+        expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: `options.${key}`, message: expect.stringContaining('not an option here') }),
+      );
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { resolve as resolvePath } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { CatalogInvalidError } from '../shared/errors.js';
-import { resolveOptions, type CatalogOptions, type ResolvedOptions } from '../shared/options.js';
+import { resolveOptions, type CatalogOptions, type ConnectOptions, type ResolvedOptions } from '../shared/options.js';
 import type { RecoveryReport } from '../shared/protocol.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { CatalogView } from './catalog-view.js';
@@ -96,7 +96,7 @@ export class Catalog extends CatalogView {
    * ERR_CATALOG_WRITER_EXITED.
    * @throws {CatalogWriterExitedError} when no process serves the file.
    */
-  static connect(path: string, options?: CatalogOptions): Promise<RemoteCatalog> {
+  static connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
     return RemoteCatalog.connect(path, options);
   }
 

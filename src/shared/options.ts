@@ -74,6 +74,15 @@ export interface CatalogOptions {
   duckdbThreads?: number;
 }
 
+/** What `Catalog.connect` reads: the owner's settings apply to everything else. */
+export const CONNECT_OPTION_KEYS = ['timeoutMs', 'hangTimeoutMs', 'openTimeoutMs', 'readOnly', 'maxNameBytes', 'maxDefinitionBytes'] as const;
+
+/**
+ * Options of `Catalog.connect`: deadlines and liveness for this process's calls, and the
+ * limits and read-only mode it checks before sending. Defaults as in {@link CatalogOptions}.
+ */
+export type ConnectOptions = Pick<CatalogOptions, (typeof CONNECT_OPTION_KEYS)[number]>;
+
 /** Test and bench hooks, reached through `Symbol.for('duckcat.*')` keys in the options. */
 export interface HiddenOptions {
   readonly faults?: FaultPlan;
@@ -125,10 +134,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const TIMERS = ['timeoutMs', 'hangTimeoutMs', 'openTimeoutMs', 'maxLagMs'] as const;
 
 /**
- * Applies defaults and validates every option.
+ * Applies defaults and validates every option: the one resolver of open and connect.
+ * @param allowed The option names this call takes (connect takes fewer); others are refused.
  * @throws {CatalogInvalidError} naming the option (`options.timeoutMs`, ...).
  */
-export function resolveOptions(options: unknown): ResolvedOptions {
+export function resolveOptions(options: unknown, allowed: readonly string[] = Object.keys(DEFAULT_OPTIONS)): ResolvedOptions {
   if (options === undefined) return Object.freeze({ ...DEFAULT_OPTIONS, ...HIDDEN_DEFAULTS });
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new CatalogInvalidError('options', 'must be an object');
@@ -137,7 +147,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
   for (const key of Object.keys(given)) {
     const fix = MISSPELLINGS[key];
     if (fix !== undefined) throw new CatalogInvalidError(`options.${key}`, `unknown option, did you mean "${fix}"?`);
-    if (!(key in DEFAULT_OPTIONS)) throw new CatalogInvalidError(`options.${key}`, 'unknown option');
+    if (!allowed.includes(key)) throw new CatalogInvalidError(`options.${key}`, key in DEFAULT_OPTIONS ? 'is not an option here (the owner\'s setting applies)' : 'unknown option');
   }
   const resolved: Record<string, unknown> = { ...DEFAULT_OPTIONS, ...HIDDEN_DEFAULTS };
   for (const key of POSITIVE_INTEGERS) {

@@ -2,7 +2,7 @@ import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { CatalogInvalidError, CatalogTimeoutError, CatalogWriterExitedError } from '../../shared/errors.js';
-import { resolveOptions, type CatalogOptions } from '../../shared/options.js';
+import { CONNECT_OPTION_KEYS, resolveOptions, type ConnectOptions } from '../../shared/options.js';
 import type { HelloMessage } from '../../shared/protocol.js';
 import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
 import { CatalogView } from '../catalog-view.js';
@@ -33,8 +33,8 @@ export class RemoteCatalog extends CatalogView {
    *   file (a socket left by a dead owner is removed).
    * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the owner does not answer within `openTimeoutMs`.
    */
-  static async connect(path: string, options?: CatalogOptions): Promise<RemoteCatalog> {
-    const resolved = resolveOptions(options);
+  static async connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
+    const resolved = resolveOptions(options, CONNECT_OPTION_KEYS);
     if (typeof path !== 'string' || path.length === 0 || path === ':memory:') {
       throw new CatalogInvalidError('path', 'must be the path of a file-backed catalog');
     }
