@@ -181,7 +181,7 @@ export abstract class CatalogView {
     this.checkOpen();
     const reply = await this.link.call({ kind: 'stats' });
     if (!reply.ok) throw fromWireError(reply.error, this.path);
-    if (reply.stats === undefined) throw new CatalogStorageError('the writer sent no stats');
+    if (!('stats' in reply)) throw new CatalogStorageError('the writer sent no stats');
     return reply.stats;
   }
 

@@ -144,9 +144,38 @@ export interface WireError {
   readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
 }
 
-export type Reply =
-  | { readonly kind: 'reply'; readonly id: number; readonly ok: true; readonly version: number; readonly stats?: WriterStats }
-  | { readonly kind: 'reply'; readonly id: number; readonly ok: false; readonly error: WireError };
+/** A write's answer: the definition's version after it (0 once dropped). */
+export interface WriteReply {
+  readonly kind: 'reply';
+  readonly id: number;
+  readonly ok: true;
+  readonly version: number;
+}
+
+/** A stats request's answer. */
+export interface StatsReply {
+  readonly kind: 'reply';
+  readonly id: number;
+  readonly ok: true;
+  readonly stats: WriterStats;
+}
+
+/** The answer to close, checkpoint and sync: done. */
+export interface DoneReply {
+  readonly kind: 'reply';
+  readonly id: number;
+  readonly ok: true;
+}
+
+/** Any request refused or failed. */
+export interface FailedReply {
+  readonly kind: 'reply';
+  readonly id: number;
+  readonly ok: false;
+  readonly error: WireError;
+}
+
+export type Reply = WriteReply | StatsReply | DoneReply | FailedReply;
 
 /** What `Catalog.open` had to repair, if anything. */
 export interface RecoveryReport {

@@ -66,7 +66,7 @@ export class Writer {
     while (!this.#finished) {
       this.#liveness.beat();
       const seen = Atomics.load(this.#config.slots, Slot.DOORBELL);
-      const worked = await this.#turn();
+      const worked = await this.turn();
       if (this.#finished) return;
       if (performance.now() - lastYield > YIELD_EVERY_MS) {
         await new Promise((resolve) => setImmediate(resolve));
@@ -101,7 +101,13 @@ export class Writer {
     party.wake();
   }
 
-  async #turn(): Promise<boolean> {
+  /**
+   * One turn of the loop: reads what the store thread and every party sent, then plans,
+   * journals and answers it. `run()` calls it between waits on the doorbell; tests call it
+   * directly to drive a Writer without a thread.
+   * @returns whether there was anything to do.
+   */
+  async turn(): Promise<boolean> {
     const fromStore = this.#store.take();
     for (const message of fromStore) this.#onStore(message);
     if (this.#store.failed && !this.#finished) this.die(new CatalogWriterExitedError('the store thread (DuckDB) stopped'));
@@ -331,7 +337,7 @@ export class Writer {
     }
     switch (message.kind) {
       case 'stats':
-        this.#reply(party, { kind: 'reply', id: message.id, ok: true, version: 0, stats: this.#stats.snapshot(0, this.#parties.size, this.#lag.stats()) });
+        this.#reply(party, { kind: 'reply', id: message.id, ok: true, stats: this.#stats.snapshot(0, this.#parties.size, this.#lag.stats()) });
         return;
       case 'checkpoint': {
         const id = this.#nextCheckpoint++;
@@ -406,7 +412,7 @@ function assertNever(message: never): never {
 }
 
 function ok(id: number): Reply {
-  return { kind: 'reply', id, ok: true, version: 0 };
+  return { kind: 'reply', id, ok: true };
 }
 
 function failed(id: number, error: WireError): Reply {
