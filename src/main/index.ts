@@ -36,7 +36,7 @@ export type {
   SemanticViewMetric,
 } from '../shared/semantic-view.js';
 export { semanticViewSql } from '../shared/semantic-view-sql.js';
-export type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
+export type { SemanticViewQuery, SemanticViewOrder } from '../shared/semantic-view-sql.js';
 export { DEFAULT_ATTACH_OPTIONS } from './sql/attach.js';
 export type { AttachOptions } from './sql/attach.js';
 export { attachCatalog, hostCatalogPath, HOST_CATALOG_SUFFIX } from './sql/attach-catalog.js';
