@@ -74,13 +74,13 @@ describe('concurrent writers', () => {
         const name = Math.random() < 0.5 ? pick(SHARED_NAMES) : pick(own);
         const op = pickOp();
         const call = issue(writer, op, name);
-        const run = op === 'define' ? cat.define(name, call.value) : op === 'replace' ? cat.replace(name, call.value) : cat.drop(name);
+        const run = op === 'define' ? cat.define(name, call.value!) : op === 'replace' ? cat.replace(name, call.value!) : cat.drop(name);
         await run.then(() => settle(call), (error: unknown) => settle(call, error));
         if (call.outcome === 'ERR_CATALOG_EXISTS') {
           // Lost a race on an overlapping name: retry as an upsert.
           counters.retries++;
           const retry = issue(writer, 'replace', name);
-          await cat.replace(name, retry.value).then(() => settle(retry), (error: unknown) => settle(retry, error));
+          await cat.replace(name, retry.value!).then(() => settle(retry), (error: unknown) => settle(retry, error));
         } else if (call.outcome === 'ERR_CATALOG_NOT_FOUND') {
           counters.refusals++;
         }
@@ -95,8 +95,8 @@ describe('concurrent writers', () => {
         const op = pickOp();
         const call = issue(writer, op, name);
         try {
-          if (op === 'define') cat.defineSync(name, call.value);
-          else if (op === 'replace') cat.replaceSync(name, call.value);
+          if (op === 'define') cat.defineSync(name, call.value!);
+          else if (op === 'replace') cat.replaceSync(name, call.value!);
           else cat.dropSync(name);
           settle(call);
         } catch (error) {
@@ -106,7 +106,7 @@ describe('concurrent writers', () => {
           counters.retries++;
           const retry = issue(writer, 'replace', name);
           try {
-            cat.replaceSync(name, retry.value);
+            cat.replaceSync(name, retry.value!);
             settle(retry);
           } catch (error) {
             settle(retry, error);

@@ -4,7 +4,7 @@ export { RemoteCatalog } from './remote/remote-catalog.js';
 export type { CatalogView, HandleState } from './catalog-view.js';
 export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';
-export type { JsonValue, ReadonlyJson } from './frozen-json.js';
+export type { JsonCompatible, JsonValue, ReadonlyJson } from './frozen-json.js';
 export type { LagStats, RecoveryReport, WriterStats } from '../shared/protocol.js';
 export {
   CatalogError,
@@ -26,6 +26,7 @@ export {
   Aggregation,
   JoinType,
   validateSemanticView,
+  semanticView,
   parseSemanticView,
 } from '../shared/semantic-view.js';
 export type {

@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
+import { expectConnection } from './host-connection.js';
 import { CatalogError, CatalogInvalidError, ErrorCode } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
 import { parseDimensionName } from '../../shared/semantic-view-plan.js';
@@ -31,6 +32,7 @@ export interface SemanticViewQueryError extends CatalogError {
  *   filter, dimension, metric or where at fault; `cause` is DuckDB's error.
  */
 export async function querySemanticView(catalog: CatalogAccess, connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
+  expectConnection(connection);
   const view = lookupSemanticView(catalog, name);
   const sql = semanticViewSql(name, view, query);
   const api = await loadNodeApi();
