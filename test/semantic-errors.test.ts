@@ -5,7 +5,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalog, CatalogError, validateSemanticView } from 'duckcat';
+import { Catalog, CatalogError, CatalogInvalidError, validateSemanticView } from 'duckcat';
 import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 describe('errors of the generated SQL', () => {
@@ -51,6 +51,8 @@ describe('errors of the generated SQL', () => {
   it('names the metric whose column does not exist, with DuckDB error as cause', async () => {
     const error = await failure('sales', { dimensions: ['region'], metrics: ['revenue', 'profit'] });
     expect(error.code).toBe('ERR_CATALOG_INVALID');
+    // The class the code stands for, like every other duckcat error.
+    expect(error).toBeInstanceOf(CatalogInvalidError);
     expect(error.field).toBe('definition.metrics[1]');
     expect(error.message).toMatch(/^semantic view "sales": metric "profit" fails in DuckDB: .*profit/);
     expect((error.cause as Error).message).toMatch(/profit/);

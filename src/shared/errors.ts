@@ -53,8 +53,9 @@ export class CatalogExistsError extends CatalogError {
 export class CatalogNotFoundError extends CatalogError {
   declare readonly code: 'ERR_CATALOG_NOT_FOUND';
   readonly definitionName: string;
-  constructor(definitionName: string) {
-    super(ErrorCode.NOT_FOUND, `definition "${preview(definitionName)}" does not exist`);
+  /** @param message replaces the default `definition "<name>" does not exist` text. */
+  constructor(definitionName: string, message?: string) {
+    super(ErrorCode.NOT_FOUND, message ?? `definition "${preview(definitionName)}" does not exist`);
     this.definitionName = definitionName;
   }
 }
@@ -63,8 +64,9 @@ export class CatalogNotFoundError extends CatalogError {
 export class CatalogInvalidError extends CatalogError {
   declare readonly code: 'ERR_CATALOG_INVALID';
   readonly field: string;
-  constructor(field: string, reason: string) {
-    super(ErrorCode.INVALID, `invalid ${field}: ${reason}`);
+  /** @param options.message replaces the default `invalid <field>: <reason>` text. */
+  constructor(field: string, reason: string, options?: { readonly cause?: unknown; readonly message?: string }) {
+    super(ErrorCode.INVALID, options?.message ?? `invalid ${field}: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.field = field;
   }
 }
