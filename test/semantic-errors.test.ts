@@ -62,7 +62,7 @@ describe('errors of the generated SQL', () => {
     const error = await failure('sales', { dimensions: ['country'], metrics: ['revenue'] });
     expect(error.field).toBe('definition.dimensions[1]');
     expect(error.message).toMatch(/dimension "country" fails in DuckDB: .*missing_customers/);
-    expect((await cat.query(connection, 'sales', { dimensions: ['region'], metrics: ['revenue'] })).map((r) => ({ ...r }))).toEqual([{ region: 'EU', revenue: 10n }]);
+    expect((await cat.query(connection, 'sales', { dimensions: ['region'], metrics: ['revenue'] })).map((r) => ({ ...r }))).toEqual([{ region: 'EU', revenue: 10 }]);
   });
 
   it('names a filter and a where condition', async () => {

@@ -1,4 +1,5 @@
 import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
+import { convertBigints } from './bigint-values.js';
 import { expectConnection } from './host-connection.js';
 import { CatalogError, CatalogInvalidError } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
@@ -45,10 +46,11 @@ export async function querySemanticView(catalog: CatalogAccess, connection: Duck
   }
   const columns = reader.columnNames();
   const rows = query?.values === 'exact' ? reader.convertRows(exactConverter(api)) : reader.getRowsJS();
+  const bigint = query?.bigint ?? 'number';
   return rows.map((values) => {
     const row: SemanticViewRow = Object.create(null) as SemanticViewRow;
     columns.forEach((column, i) => {
-      row[column] = values[i] as JS;
+      row[column] = convertBigints(values[i] as JS, bigint, column);
     });
     return row;
   });
