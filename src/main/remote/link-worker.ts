@@ -5,17 +5,11 @@
  * in the owning process. When the owner goes away it says so in WORKER_STATE.
  */
 import { createConnection } from 'node:net';
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import type { LinkConfig } from '../../shared/link-config.js';
 import type { WorkerToMain } from '../../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState, wakeParty } from '../../shared/slots.js';
-import { readLines } from '../../writer-worker/socket-server.js';
-
-export interface LinkConfig {
-  readonly socketPath: string;
-  readonly slots: Int32Array;
-  readonly reply: Int32Array;
-  readonly port: MessagePort;
-}
+import { readLines } from '../../shared/socket-lines.js';
 
 const { socketPath, slots, reply, port } = workerData as LinkConfig;
 const beat = setInterval(() => Atomics.add(slots, Slot.HEARTBEAT, 1), HEARTBEAT_INTERVAL_MS).unref();

@@ -1,15 +1,15 @@
 import { once } from 'node:events';
-import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { CatalogInvalidError, CatalogTimeoutError, CatalogWriterExitedError } from '../../shared/errors.js';
+import { CatalogInvalidError, CatalogTimeoutError } from '../../shared/errors.js';
+import type { LinkConfig } from '../../shared/link-config.js';
 import { resolveOptions, type CatalogOptions } from '../../shared/options.js';
 import type { HelloMessage } from '../../shared/protocol.js';
 import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
 import { CatalogView } from '../catalog-view.js';
 import { DefinitionMap } from '../definition-map.js';
 import { PortLink } from '../port-link.js';
-import type { LinkConfig } from './link-worker.js';
+import { ownerGoneError, reachOwner } from './owner-socket.js';
 
 const LINK_URL = new URL('./link-worker.js', import.meta.url);
 
@@ -31,6 +31,8 @@ export class RemoteCatalog extends CatalogView {
    * Connects to the process that owns `path`.
    * @throws {CatalogWriterExitedError} ERR_CATALOG_WRITER_EXITED when no owner serves the
    *   file (a socket left by a dead owner is removed).
+   * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
+   *   when no owner serves because another process holds the file read-only.
    * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the owner does not answer within `openTimeoutMs`.
    */
   static async connect(path: string, options?: CatalogOptions): Promise<RemoteCatalog> {
@@ -39,12 +41,12 @@ export class RemoteCatalog extends CatalogView {
       throw new CatalogInvalidError('path', 'must be the path of a file-backed catalog');
     }
     const absolute = resolvePath(path);
-    const socketPath = `${absolute}.sock`;
-    if (!existsSync(socketPath)) throw new CatalogWriterExitedError(`no process serves ${absolute} (no ${socketPath})`);
+    // Held until the hello: a path too long for connect() is reached through a descriptor.
+    const socket = await reachOwner(absolute);
     const slots = createCatalogSlots();
     const reply = createReplySlot();
     const { port1, port2 } = new MessageChannel();
-    const config: LinkConfig = { socketPath, slots, reply, port: port2 };
+    const config: LinkConfig = { socketPath: socket.path, slots, reply, port: port2 };
     const worker = new Worker(LINK_URL, { workerData: config, transferList: [port2] });
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), resolved.openTimeoutMs);
@@ -54,13 +56,8 @@ export class RemoteCatalog extends CatalogView {
         once(worker, 'exit', { signal: abort.signal }),
       ])) as [HelloMessage | number];
       if (typeof hello !== 'object' || hello.kind !== 'hello') {
-        // Nobody listened: a socket file there is a dead owner's leftover. Anything else is
-        // not ours to remove.
-        if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING && isSocket(socketPath)) {
-          rmSync(socketPath, { force: true });
-          throw new CatalogWriterExitedError(`no process serves ${absolute} (removed the stale ${socketPath})`);
-        }
-        throw new CatalogWriterExitedError(`no process serves ${absolute} (${socketPath} does not answer)`);
+        // The link never got through: the owner is gone (its socket is removed if dead) or stuck.
+        throw await ownerGoneError(absolute, Atomics.load(slots, Slot.WORKER_STATE) === WorkerState.RUNNING);
       }
       let map: DefinitionMap | undefined;
       const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map?.applyChanges(changes.names, changes.jsons));
@@ -72,6 +69,7 @@ export class RemoteCatalog extends CatalogView {
       if (abort.signal.aborted) throw new CatalogTimeoutError(`the owner of ${absolute} did not answer within openTimeoutMs (${resolved.openTimeoutMs} ms)`);
       throw error;
     } finally {
+      socket.close();
       abort.abort();
       clearTimeout(timer);
     }
@@ -84,13 +82,5 @@ export class RemoteCatalog extends CatalogView {
     this.#port.close();
     // The link worker holds no DuckDB state, so ending it at once is safe.
     await this.#worker.terminate();
-  }
-}
-
-function isSocket(path: string): boolean {
-  try {
-    return lstatSync(path).isSocket();
-  } catch {
-    return false;
   }
 }
