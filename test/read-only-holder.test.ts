@@ -1,9 +1,8 @@
 import { Catalog, CatalogLockedError } from 'duckcat';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fixture } from './helpers/child.js';
+import { LineChild } from './helpers/line-child.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 // A process that holds a catalog read-only serves nobody, and DuckDB keeps every writer
@@ -11,52 +10,20 @@ import { tempCatalogPath } from './helpers/temp-catalog.js';
 // exited. And a killed reader's marker must not outlive it.
 
 /** test/fixtures/hold-catalog.mjs: "ready <pid>" once open; "close" on stdin closes it. */
-class Holder {
-  readonly child: ChildProcess;
-  readonly #lines: string[] = [];
-  #wake: (() => void) | undefined;
-
+class Holder extends LineChild {
   constructor(path: string, readOnly: boolean) {
-    this.child = spawn(process.execPath, [fixture('hold-catalog.mjs'), path, ...(readOnly ? ['--read-only'] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buffer = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      this.#lines.push(...lines);
-      this.#wake?.();
-    });
+    super('hold-catalog.mjs', [path, ...(readOnly ? ['--read-only'] : [])]);
     holders.push(this);
   }
 
-  async line(): Promise<string> {
-    const deadline = Date.now() + 30_000;
-    while (this.#lines.length === 0) {
-      if (Date.now() > deadline) throw new Error('no line from hold-catalog within 30 s');
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
-    return this.#lines.shift()!;
-  }
-
   async ready(): Promise<number> {
-    const line = await this.line();
+    const line = await this.next();
     expect(line).toMatch(/^ready \d+$/);
     return Number(line.split(' ')[1]);
   }
 
   async close(): Promise<void> {
-    const closed = new Promise((resolve) => this.child.on('close', resolve));
-    this.child.stdin!.end('close\n');
-    await closed;
-  }
-
-  async kill(): Promise<void> {
-    const closed = new Promise((resolve) => this.child.on('close', resolve));
-    this.child.kill('SIGKILL');
-    await closed;
+    await this.end('close\n');
   }
 }
 

@@ -1,9 +1,9 @@
 import { Catalog } from 'duckcat';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { fixture, runFixture, spawnFixture, waitForLine } from './helpers/child.js';
+import { runFixture, spawnFixture, waitForLine } from './helpers/child.js';
+import { LineChild } from './helpers/line-child.js';
 import { tempDir } from './helpers/temp-catalog.js';
 
 // A Unix socket path is at most 107 bytes (108 with its NUL) for bind() and connect().
@@ -37,43 +37,9 @@ function socketLeftovers(path: string): string[] {
   return readdirSync(dir).filter((entry) => entry.startsWith(`.${basename(path)}.sock`) || lstatSync(join(dir, entry)).isSocket());
 }
 
-/** test/fixtures/socket-mode-watch.mjs, with every stdout line kept until asked for. */
-class Watcher {
-  readonly child: ChildProcess;
-  readonly #lines: string[] = [];
-  #onLine: (() => void) | undefined;
-
-  constructor(path: string) {
-    this.child = spawn(process.execPath, [fixture('socket-mode-watch.mjs'), dirname(path), basename(path)], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buffer = '';
-    this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
-      buffer += chunk;
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      this.#lines.push(...lines);
-      this.#onLine?.();
-    });
-  }
-
-  /** Waits (up to 30 s) until the watcher has printed `line`. */
-  async saw(line: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!this.#lines.includes(line)) {
-      if (Date.now() > deadline) throw new Error(`the watcher did not print "${line}": ${this.#lines.join(' | ')}`);
-      await new Promise<void>((resolve) => {
-        this.#onLine = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
-  }
-
-  /** Ends the watch; its report. */
-  async report(): Promise<{ sockets: number; privateDirs: number; violations: unknown[] }> {
-    const closed = new Promise((resolve) => this.child.on('close', resolve));
-    this.child.stdin!.end();
-    await closed;
-    return JSON.parse(this.#lines.at(-1)!) as { sockets: number; privateDirs: number; violations: unknown[] };
-  }
+/** test/fixtures/socket-mode-watch.mjs on the catalog's directory. */
+function watch(path: string): LineChild {
+  return new LineChild('socket-mode-watch.mjs', [dirname(path), basename(path)]);
 }
 
 const LENGTHS = [
@@ -125,7 +91,7 @@ describe.each(LENGTHS)('a catalog path of $length characters', ({ length, base }
 
   it('never shows another process a socket wider than 0600, across 8 opens and closes', async () => {
     const path = catalogPathOfLength(length, base);
-    const watcher = new Watcher(path);
+    const watcher = watch(path);
     for (let i = 0; i < 8; i++) {
       const owner = await Catalog.open(path);
       const { ino, ctimeNs } = lstatSync(`${path}.sock`, { bigint: true });
@@ -133,7 +99,7 @@ describe.each(LENGTHS)('a catalog path of $length characters', ({ length, base }
       await watcher.saw(`socket ${ino}:${ctimeNs}`);
       await owner.close();
     }
-    const report = await watcher.report();
+    const report = JSON.parse((await watcher.end()).at(-1)!) as { sockets: number; violations: unknown[] };
     expect(report.violations).toEqual([]);
     // Each socket is seen at least once (a link and an unlink change its ctime, so maybe more).
     expect(report.sockets).toBeGreaterThanOrEqual(8);
