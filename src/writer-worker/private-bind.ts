@@ -10,6 +10,7 @@
 import { chmodSync, linkSync, lstatSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { basename, dirname, join } from 'node:path';
+import { CatalogStorageError } from '../shared/errors.js';
 import { socketBindAlias, type ShortPath } from '../shared/socket-address.js';
 
 /** A socket bound and in place at its public name. */
@@ -25,8 +26,8 @@ const BOUND_NAME = 's';
 
 /**
  * Makes `server` listen on a new socket and links it to `path` (which must not exist).
- * @throws when `path` exists (EEXIST), the directory is not writable, or the private
- *   directory is not this user's 0700 one.
+ * @throws {CatalogStorageError} when the private directory is not this user's 0700 one.
+ * @throws the file system's error when `path` exists (EEXIST) or the directory is not writable.
  */
 export async function bindPrivately(server: Server, path: string): Promise<BoundSocket> {
   const privateDir = mkdtempSync(join(dirname(path), privatePrefix(path)));
@@ -91,7 +92,7 @@ function checkPrivate(dir: string): void {
   const stat = lstatSync(dir);
   const uid = process.getuid?.();
   if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
-    throw new Error(`${dir} is not a private directory of this user (mode ${(stat.mode & 0o777).toString(8)}); not binding the socket there`);
+    throw new CatalogStorageError(`${dir} is not a private directory of this user (mode ${(stat.mode & 0o777).toString(8)}); not binding the socket there`);
   }
 }
 
