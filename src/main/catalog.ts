@@ -96,6 +96,9 @@ export class Catalog extends CatalogView {
    * kept current by the owner's change stream. If the owner exits, calls fail with
    * ERR_CATALOG_WRITER_EXITED.
    * @throws {CatalogWriterExitedError} when no process serves the file.
+   * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
+   *   when nobody serves it because a process holds it `readOnly`: wait for that process
+   *   to close it, or open it `readOnly` too.
    */
   static connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
     return RemoteCatalog.connect(path, options);

@@ -20,7 +20,7 @@ export {
   CatalogCorruptError,
   ErrorCode,
 } from '../shared/errors.js';
-export type { CatalogErrorCode } from '../shared/errors.js';
+export type { CatalogErrorCode, LockHolder } from '../shared/errors.js';
 export {
   SEMANTIC_VIEW_KIND,
   Aggregation,
