@@ -1,4 +1,6 @@
 import { Catalog, CatalogError } from 'duckcat';
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative as relativePath } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
@@ -135,9 +137,18 @@ describe('Catalog.open', () => {
   });
 
   it('resolves a relative path to an absolute one and is persistent', async () => {
-    const cat = await openCatalog(tempCatalogPath());
+    const absolute = tempCatalogPath();
+    const relative = relativePath(process.cwd(), absolute);
+    expect(isAbsolute(relative)).toBe(false);
+    const cat = await openCatalog(relative);
     expect(cat.persistent).toBe(true);
-    expect(cat.path.startsWith('/')).toBe(true);
+    expect(cat.path).toBe(absolute);
+    cat.defineSync('here', 1);
+    await cat.close();
+    // The file is where the relative path pointed, and the absolute path opens the same catalog.
+    expect(existsSync(absolute)).toBe(true);
+    const again = await openCatalog(absolute);
+    expect(again.entries()).toEqual([['here', 1]]);
   });
 
   it('refuses bad paths and options with ERR_CATALOG_INVALID', async () => {
