@@ -274,7 +274,15 @@ export interface RepliesMessage {
   readonly replies: readonly Reply[];
 }
 
-export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
+/**
+ * The owner closed the catalog: the last message every party gets. A process's link tells
+ * its handle so (ERR_CATALOG_CLOSED from then on), which a dropped connection could not.
+ */
+export interface OwnerClosedMessage {
+  readonly kind: 'owner-closed';
+}
+
+export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage | OwnerClosedMessage;
 
 /** When a write is acknowledged. */
 export type AckPoint =

@@ -1,5 +1,5 @@
 import { lstatSync, rmSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { WorkerToMain } from '../shared/protocol.js';
 import { readLines } from '../shared/socket-lines.js';
 import { removeDeadSocket } from '../shared/socket-probe.js';
@@ -15,11 +15,13 @@ export class SocketServer {
   readonly #server: Server;
   readonly #path: string;
   readonly #bound: BoundSocket;
+  readonly #clients: ReadonlySet<Socket>;
 
-  private constructor(server: Server, path: string, bound: BoundSocket) {
+  private constructor(server: Server, path: string, bound: BoundSocket, clients: ReadonlySet<Socket>) {
     this.#server = server;
     this.#path = path;
     this.#bound = bound;
+    this.#clients = clients;
   }
 
   /**
@@ -39,7 +41,10 @@ export class SocketServer {
     removeLeftoverDirs(path);
     const found = await removeDeadSocket(path);
     if (found !== 'absent' && found !== 'dead') throw new Error(`${path} exists and is not a dead owner's socket (${found}); leaving it alone`);
+    const clients = new Set<Socket>();
     const server = createServer((socket) => {
+      clients.add(socket);
+      socket.once('close', () => clients.delete(socket));
       let handler: (message: unknown) => void = () => undefined;
       const party: Party = {
         send: (message: WorkerToMain) => {
@@ -72,12 +77,26 @@ export class SocketServer {
     });
     const bound = await bindPrivately(server, path);
     server.unref();
-    return new SocketServer(server, path, bound);
+    return new SocketServer(server, path, bound, clients);
   }
 
-  /** Stops accepting and removes the socket file, if it is still this server's. */
-  close(): void {
+  /**
+   * Stops accepting, hangs up on every connected process (after `farewell`, when given) (their links report the owner
+   * gone at once; an open connection would also keep this thread from exiting) and removes
+   * the socket file, if it is still this server's.
+   */
+  close(farewell?: WorkerToMain): void {
     this.#server.close();
+    for (const socket of this.#clients) {
+      if (farewell === undefined || socket.destroyed) {
+        socket.destroy();
+        continue;
+      }
+      // Flushed before the hang-up, so the process learns it was a clean close; a peer that
+      // keeps its half open is cut off shortly after.
+      socket.end(`${JSON.stringify(farewell)}\n`);
+      setTimeout(() => socket.destroy(), FAREWELL_MS);
+    }
     this.#bound.alias.close();
     try {
       const now = lstatSync(this.#path);
@@ -87,6 +106,9 @@ export class SocketServer {
     }
   }
 }
+
+/** How long a connected process gets to read the farewell of a clean close. */
+const FAREWELL_MS = 200;
 
 /** Most bytes a client may leave unread before it is disconnected. */
 export const MAX_UNREAD_BYTES = 64 * 1024 * 1024;

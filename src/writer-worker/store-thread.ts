@@ -57,7 +57,8 @@ process.on('uncaughtException', (error) => void stop(WorkerState.FAILED, error))
 process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error));
 
 /** Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread. */
-async function stop(state: WorkerState, error?: unknown, discard = false): Promise<void> {
+/** @param asked The journal thread asked for this close (the owner closed the catalog): connected processes are told so. */
+async function stop(state: WorkerState, error?: unknown, discard = false, asked = false): Promise<void> {
   if (stopping) return;
   stopping = true;
   cancelTimers();
@@ -67,7 +68,7 @@ async function stop(state: WorkerState, error?: unknown, discard = false): Promi
   await snapshotting?.catch(() => undefined);
   let closeError: unknown = error;
   try {
-    server?.close();
+    server?.close(asked && error === undefined ? { kind: 'owner-closed' } : undefined);
     store?.close();
   } catch (failure) {
     closeError ??= failure;
@@ -355,7 +356,7 @@ function onMessage(message: JournalToStore): void {
           await recordPosition();
         })
         .then(
-          () => stop(WorkerState.CLOSED, undefined, message.discardCreated === true && createdFile),
+          () => stop(WorkerState.CLOSED, undefined, message.discardCreated === true && createdFile, true),
           (error: unknown) => stop(WorkerState.CLOSED, error),
         );
       return;
