@@ -1,7 +1,7 @@
 import { openSync, closeSync, writeSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync, linkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { threadId } from 'node:worker_threads';
-import { CatalogLockedError } from '../shared/errors.js';
+import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 
 /**
  * A `<file>.owner` file naming the pid that owns a catalog file. DuckDB's own lock keeps
@@ -56,7 +56,12 @@ export class OwnerLock {
         writeExclusive(lockPath, OWNER_RECORD);
         return new OwnerLock(lockPath);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        // A permission problem is not a lock and not damage: say which file and why.
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+          throw new CatalogStorageError(`cannot open catalog: this process may not create ${lockPath} (${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}, ${code}); nothing was changed`, { cause: error });
+        }
+        if (code !== 'EEXIST') throw error;
       }
       const holder = readHolder(lockPath);
       if (isThisProcess(holder)) throw OwnerLock.#ownedHere(catalogPath);

@@ -5,6 +5,7 @@ import { Slot } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { Stored, VersionIndex } from './batch-plan.js';
 import type { JournalRow } from './journal-format.js';
+import { assertAccess } from './file-access.js';
 import { existingJournalFiles, setAside, syncDirectory } from './journal-files.js';
 import { dirname } from 'node:path';
 import { isClean, readJournalHistory, type BatchRecord, type JournalHistory } from './journal-history.js';
@@ -42,6 +43,8 @@ type Opened = Extract<StoreToJournal, { kind: 'opened' }>;
  */
 export function openCatalog(config: JournalThreadConfig, store: StoreLink): OpenedCatalog {
   const persistent = config.path !== ':memory:';
+  // A file this process may not touch is refused before anything is read, changed or set aside.
+  assertAccess(config.path, config.readOnly);
   const history = persistent ? readJournalHistory(config.path) : undefined;
   let opened = awaitOpen(store);
   if (opened.kind === 'open-failed') {

@@ -13,6 +13,7 @@ import { Slot, WorkerState, createReplySlot, ringDoorbell } from '../shared/slot
 import { toWireError } from '../shared/wire-error.js';
 import { ApplyQueue } from './applier.js';
 import type { Row } from './batch-plan.js';
+import { assertAccess, isPermissionCode } from './file-access.js';
 import { InFlight } from './in-flight.js';
 import { MarkWriter } from './journal-mark.js';
 import { createExclusive, journalPaths, setAside, zeroFill } from './journal-files.js';
@@ -101,6 +102,8 @@ let createdFile = false;
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
   try {
+    // Before DuckDB creates or opens anything: a permission problem is reported as one.
+    assertAccess(path, config.readOnly);
     store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
@@ -133,7 +136,7 @@ async function reportOpened(created: boolean, damagedFiles: string[]): Promise<v
 }
 
 function isPermissionError(error: unknown): boolean {
-  return /permission denied|EACCES|EPERM/i.test(messageOf(error));
+  return isPermissionCode(error) || /permission denied|read-only file system|EACCES|EPERM|EROFS/i.test(messageOf(error));
 }
 
 async function commit(changes: StoreChanges, seq: number, rows: number, inlinePosition = rows >= INLINE_POSITION_ROWS): Promise<void> {
