@@ -1,6 +1,6 @@
 import { Catalog, CatalogError, type CatalogOptions } from 'duckcat';
 import { once } from 'node:events';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -117,6 +117,16 @@ describe('the end of the journal lost (zeroed, cut, a sealed log removed)', () =
     ['truncating the live log to nothing', (path) => truncateSync(`${path}.journal`, 0)],
     ['truncating the live log after its first record', (path) => truncateSync(`${path}.journal`, readFrames(`${path}.journal`).frames[0]!.end)],
     ['removing the newest sealed log', (path) => rmSync(sealByHand(path))],
+    [
+      // The mark keeps two copies in different sectors: one lost copy still says how far the journal reached.
+      'zeroing the live log\'s records and the first copy of the mark',
+      (path) => {
+        zeroLogHead(path);
+        const mark = readFileSync(`${path}.journal.mark`);
+        mark.fill(0, 0, 512);
+        writeFileSync(`${path}.journal.mark`, mark);
+      },
+    ],
   ];
 
   for (const [what, lose] of losses) {
@@ -171,6 +181,30 @@ describe('the end of the journal lost (zeroed, cut, a sealed log removed)', () =
     if (outcome instanceof Map) expect(sorted(outcome)).toEqual(sorted(model));
     else expect(outcome.code).toBe('ERR_CATALOG_CORRUPT');
     await reopenTwice(join(healthy, basename(path)), model);
+  });
+});
+
+describe('the journal mark as a side file', () => {
+  it('is never written through a symlink planted in its place', async () => {
+    const path = tempCatalogPath();
+    const victim = `${dirname(path)}/victim.txt`;
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, `${path}.journal.mark`);
+    const cat = await Catalog.open(path);
+    for (let i = 0; i < 5; i++) cat.defineSync(`v${i}`, i);
+    await cat.checkpoint();
+    await cat.close();
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(lstatSync(`${path}.journal.mark`).isSymbolicLink()).toBe(true);
+  });
+
+  it('is created mode 0600 and holds the newest batch after a close', async () => {
+    const path = tempCatalogPath();
+    const cat = await Catalog.open(path);
+    for (let i = 0; i < 7; i++) cat.defineSync(`v${i}`, i);
+    await cat.close();
+    expect(statSync(`${path}.journal.mark`).mode & 0o777).toBe(0o600);
+    expect(readMarkSeq(path)).toBe(7);
   });
 });
 
