@@ -1,6 +1,6 @@
 import { realpathSync, renameSync, rmSync, unlinkSync, linkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CatalogLockedError } from '../shared/errors.js';
+import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLive, isThisProcess, readHolder, writeOwnRecord, type Holder } from './process-identity.js';
 import { addReaderMarker, liveReaders, removeReaderMarker } from './reader-markers.js';
 
@@ -53,7 +53,12 @@ export class OwnerLock {
         writeOwnRecord(lockPath);
         return new OwnerLock(lockPath);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        // A permission problem is not a lock and not damage: say which file and why.
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+          throw new CatalogStorageError(`cannot open catalog: this process may not create ${lockPath} (${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}, ${code}); nothing was changed`, { cause: error });
+        }
+        if (code !== 'EEXIST') throw error;
       }
       const holder = readHolder(lockPath);
       if (isThisProcess(holder)) throw OwnerLock.#ownedHere(catalogPath);

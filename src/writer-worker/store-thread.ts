@@ -13,7 +13,9 @@ import { Slot, WorkerState, createReplySlot, ringDoorbell } from '../shared/slot
 import { toWireError } from '../shared/wire-error.js';
 import { ApplyQueue } from './applier.js';
 import type { Row } from './batch-plan.js';
+import { assertAccess, isPermissionCode } from './file-access.js';
 import { InFlight } from './in-flight.js';
+import { MarkWriter } from './journal-mark.js';
 import { createExclusive, journalPaths, setAside, zeroFill } from './journal-files.js';
 import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
@@ -34,6 +36,9 @@ let stopping = false;
 /** Applied seq whose position DuckDB has not recorded yet (small applies defer it). */
 let unrecorded: number | undefined;
 let positionTimer: NodeJS.Timeout | undefined;
+/** The journal's high-water mark, raised each time DuckDB records a position (journal-mark.ts). */
+const mark = config.markJournal ? new MarkWriter(path) : undefined;
+let markFailed = false;
 
 /** Small applies leave the position for later, written once things go quiet. */
 const POSITION_DELAY_MS = 100;
@@ -98,6 +103,8 @@ let createdFile = false;
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
   try {
+    // Before DuckDB creates or opens anything: a permission problem is reported as one.
+    assertAccess(path, config.readOnly);
     store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
@@ -132,13 +139,14 @@ async function reportOpened(created: boolean, damagedFiles: string[]): Promise<v
 }
 
 function isPermissionError(error: unknown): boolean {
-  return /permission denied|EACCES|EPERM/i.test(messageOf(error));
+  return isPermissionCode(error) || /permission denied|read-only file system|EACCES|EPERM|EROFS/i.test(messageOf(error));
 }
 
 async function commit(changes: StoreChanges, seq: number, rows: number, inlinePosition = rows >= INLINE_POSITION_ROWS): Promise<void> {
   const started = performance.now();
   await store!.commit(changes, inlinePosition ? seq : undefined);
   unrecorded = inlinePosition ? undefined : seq;
+  if (inlinePosition) raiseMark(seq);
   Atomics.store(slots, Slot.APPLIED_SEQ, seq);
   toJournal({ kind: 'applied', seq, rows, ms: performance.now() - started });
   if (unrecorded !== undefined && positionTimer === undefined) {
@@ -154,6 +162,25 @@ async function recordPosition(): Promise<void> {
   const seq = unrecorded;
   await store.recordPosition(seq);
   if (unrecorded === seq) unrecorded = undefined;
+  raiseMark(seq);
+}
+
+/**
+ * Raises the journal's mark to the position DuckDB just recorded, capped at the newest
+ * acknowledged batch (with `commit: 'duckdb'` DuckDB commits a batch before the journal
+ * holds it). Here, not on the journal thread: the fdatasync costs callers nothing, and the
+ * mark never claims more than DuckDB holds, so it alone never makes a healthy file refused.
+ * During open COMMITTED_SEQ is still 0: the journal thread marks what it rebuilds itself.
+ */
+function raiseMark(recorded: number): void {
+  if (mark === undefined) return;
+  try {
+    mark.write(Math.min(recorded, Atomics.load(slots, Slot.COMMITTED_SEQ)));
+  } catch (error) {
+    // Losing the mark loses only the detection of a lost journal end, not any write.
+    if (!markFailed) process.emitWarning(`duckcat: cannot write ${path}.journal.mark: ${messageOf(error)}`, { code: 'DUCKCAT_NO_JOURNAL_MARK' });
+    markFailed = true;
+  }
 }
 
 /** Applies every queued batch in one transaction. Runs inside {@link serial}. */
