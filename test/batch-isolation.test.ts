@@ -45,10 +45,8 @@ describe("a group commit with one row DuckDB refuses (commit: 'duckdb')", () => 
 });
 
 describe("stats of a refused batch (commit: 'duckdb')", () => {
-  // Defect: the writer records the refused batch with 0 ops (writer.ts #writeBatch,
-  // recordBatch(0, ...)) so its ops are not counted twice, which also leaves largestBatch
-  // at 1 although the writer formed a batch of four. The lead flips this once fixed.
-  it.fails('reports the refused batch of four as the largest batch', async () => {
+  // The refused batch counts 0 ops (the replays count them) but its real size.
+  it('reports the refused batch of four as the largest batch', async () => {
     const path = tempCatalogPath();
     await createCheckedTable(path);
     const cat = await Catalog.open(path, { commit: 'duckdb' });

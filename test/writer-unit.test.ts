@@ -54,6 +54,7 @@ function rig(ackAfter: AckPoint = 'plan'): Rig {
     reply,
     port: owner.port2,
     storePort: store.port1,
+    acceptDataLoss: false,
   };
   const parties = new Parties<PortParty>();
   const ownerParty = new PortParty(owner.port2, reply, true);
@@ -170,7 +171,7 @@ describe('Writer, driven without a thread', () => {
     owner.postMessage({ kind: 'stats', id: 9 });
     await writer.turn();
     const [stats] = replies(owner);
-    expect(stats).toMatchObject({ ok: true, stats: { ops: 4, refusedOps: 0, failedBatches: 2 } });
+    expect(stats).toMatchObject({ ok: true, stats: { ops: 4, refusedOps: 0, failedBatches: 2, largestBatch: 4, batches: 5 } });
     await player.terminate();
   });
 });
