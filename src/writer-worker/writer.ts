@@ -7,7 +7,7 @@ import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
 import { Faults } from './faults.js';
-import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
+import { journalPaths, listSegments, syncDirectory, whileBusy } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
 import type { Liveness } from '../shared/liveness.js';
@@ -319,8 +319,11 @@ export class Writer {
 
   #dropSegments(coveredSeq: number): void {
     const covered = listSegments(this.#config.path).filter((segment) => segment.lastSeq <= coveredSeq);
-    for (const segment of covered) rmSync(segment.file, { force: true });
-    if (covered.length > 0) syncDirectory(dirname(this.#config.path));
+    // Unlinks and a directory fsync on a slow disk: busy, not hung.
+    whileBusy(this.#config.slots, () => {
+      for (const segment of covered) rmSync(segment.file, { force: true });
+      if (covered.length > 0) syncDirectory(dirname(this.#config.path));
+    });
   }
 
   async #control({ party, message }: Work): Promise<void> {
