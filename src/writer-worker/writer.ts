@@ -228,8 +228,8 @@ export class Writer {
 
   /**
    * One message per party: every party gets the batch's changes, with its own replies in
-   * the same message; COMMITTED_SEQ moves before anyone is woken, so no thread can see a
-   * reply before every thread can find the changes.
+   * the same message; COMMITTED_SEQ moves before any message is posted, so no thread can
+   * see a reply before every thread knows the changes are coming.
    */
   #publish(batch: readonly Work[], replies: readonly Reply[], changes: ChangesMessage | undefined): void {
     const byParty = new Map<PortParty, Reply[]>();
@@ -243,12 +243,13 @@ export class Writer {
         const own = byParty.get(party);
         party.send(own === undefined ? changes : { ...changes, replies: own });
       };
-      // Threads of this process first; then COMMITTED_SEQ; then other processes, whose
-      // messages go straight out through the socket: a process that has its reply may tell
-      // a thread here, whose next read must find the change.
+      // COMMITTED_SEQ first, then threads of this process, then other processes. A thread
+      // with an event loop gets its message (and its reply) the moment it is posted, so the
+      // seq must already have moved: any thread told of that reply then sees the new seq and
+      // waits the moment its own message takes to arrive (PortLink.catchUp).
       const everyone = [...this.#parties, ...[...byParty.keys()].filter((party) => !this.#parties.has(party))];
-      for (const party of everyone) if (!party.remote) send(party);
       this.#liveness.committed(changes.seq);
+      for (const party of everyone) if (!party.remote) send(party);
       for (const party of everyone) if (party.remote) send(party);
     } else {
       for (const [party, own] of byParty) party.send({ kind: 'replies', replies: own });
