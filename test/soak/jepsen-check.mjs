@@ -100,9 +100,13 @@ class NameIndex {
     const before = lowerBound(this.stores, (w) => w.t1 >= t0) - 1;
     if (before < 0) return undefined;
     const store = this.prefixMaxT0[before];
-    const drops = lowerBound(this.drops, (d) => d.t0 >= t1) - 1;
-    if (drops >= 0 && this.prefixMaxDropT1[drops] > store.t0) return undefined;
-    return store;
+    return this.dropCanFollow(store.t0, t1) ? undefined : store;
+  }
+
+  /** Whether some drop can take effect after `after` and before `before` (invoked before it, completed after). */
+  dropCanFollow(after, before) {
+    const drops = lowerBound(this.drops, (d) => d.t0 >= before) - 1;
+    return drops >= 0 && this.prefixMaxDropT1[drops] > after;
   }
 
   /**
@@ -215,16 +219,13 @@ export function check(history, { names, final, timeoutMs, unavailable }) {
       if (own !== undefined && own.t1 < read.t0) {
         if (read.r !== null && own.f !== 'drop' && read.r !== own.v && readWrite !== undefined && readWrite.t1 < own.t0) add('readYourWrites', { read, own });
         if (read.r !== null && own.f === 'drop' && readWrite !== undefined && readWrite.t1 < own.t0) add('readYourWrites', { read, own });
-        if (read.r === null && own.f !== 'drop' && !index.drops.some((d) => d.t1 > own.t0 && d.t0 < read.t1)) add('readYourWrites', { read, own });
+        if (read.r === null && own.f !== 'drop' && !index.dropCanFollow(own.t0, read.t1)) add('readYourWrites', { read, own });
       }
       const last = seen.last;
       if (last !== undefined && last.r !== null && read.r !== last.r) {
         const lastWrite = index.byValue.get(last.r);
         if (read.r !== null && readWrite !== undefined && lastWrite !== undefined && readWrite.t1 < lastWrite.t0) add('monotonicReads', { read, last });
-        if (read.r === null && lastWrite !== undefined) {
-          const drops = index.drops.filter((d) => d.t1 > lastWrite.t0 && d.t0 < read.t1);
-          if (drops.length === 0) add('monotonicReads', { read, last });
-        }
+        if (read.r === null && lastWrite !== undefined && !index.dropCanFollow(lastWrite.t0, read.t1)) add('monotonicReads', { read, last });
       }
       seen.last = read;
     }
