@@ -123,6 +123,9 @@ async function threadActor() {
   const error = await act(client, id, seededRandom(seed), state);
   if (error !== undefined) emit({ h: id, gone: error.code });
   stopped();
+  // Told once its last operation has returned: no handle dumps while another still writes.
+  if (state.stop) parentPort.postMessage({ stopped: id });
+  else parentPort.on('message', (command) => command === 'stop' && parentPort.postMessage({ stopped: id }));
 }
 
 async function owner(path, seed, gen) {
@@ -149,8 +152,10 @@ async function owner(path, seed, gen) {
   for await (const line of createInterface({ input: process.stdin })) {
     if (line === 'stop') {
       state.stop = true;
+      const stopped = threads.map((thread) => new Promise((resolve) => thread.on('message', (message) => message.stopped !== undefined && resolve())));
       for (const thread of threads) thread.postMessage('stop');
       await main;
+      await Promise.all(stopped);
       emit({ stopped: process.pid });
     } else if (line === 'dump') {
       const dumps = threads.map((thread) => new Promise((resolve) => thread.once('message', resolve)));

@@ -158,7 +158,11 @@ events.push({ e: 'kill', gen, t: now() });
 owner.child.kill('SIGKILL');
 await owner.exited;
 for (const remote of remotes) remote.child.stdin.write('exit\n');
-await Promise.all(remotes.map((remote) => Promise.race([remote.exited, sleep(20_000).then(() => remote.child.kill('SIGKILL'))])));
+await Promise.all(remotes.map(async (remote) => {
+  const timer = setTimeout(() => remote.child.kill('SIGKILL'), 20_000);
+  await remote.exited;
+  clearTimeout(timer);
+}));
 const reopened = [];
 for (let i = 0; i < 2; i++) {
   const cat = await Catalog.open(path);
