@@ -6,6 +6,12 @@ import { REPLY_SEQ, Slot, TraceField, WAIT_SLICE_MS, WorkerState, ringDoorbell, 
 import { fromWireError } from '../shared/wire-error.js';
 import { LivenessProbe } from './liveness-probe.js';
 
+/**
+ * Longest a read waits for changes the writer has announced (COMMITTED_SEQ) but not yet
+ * posted: normally microseconds; bounded so a writer that dies in between costs a read little.
+ */
+const CATCH_UP_WAIT_MS = 100;
+
 /** A request before the link gives it its id. */
 export type Outgoing = DistributiveOmit<ClientToWorker, 'id'> | { readonly kind: 'close' };
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -92,7 +98,17 @@ export class PortLink {
    * visible to a later read on any other.
    */
   catchUp(): void {
-    if (Atomics.load(this.slots, Slot.COMMITTED_SEQ) !== this.#appliedSeq) this.drain();
+    const committed = Atomics.load(this.slots, Slot.COMMITTED_SEQ);
+    if (committed === this.#appliedSeq) return;
+    this.drain();
+    if (this.#appliedSeq >= committed || this.#failure !== undefined) return;
+    // The writer moves COMMITTED_SEQ just before it posts the batch's changes (so no thread
+    // can hold a reply the others cannot yet see): they are on their way. Wait the few
+    // microseconds they take, bounded, rather than answer from the older map.
+    blockUntil(this.reply, REPLY_SEQ, () => {
+      this.drain();
+      return this.#appliedSeq >= committed || Atomics.load(this.slots, Slot.WORKER_STATE) !== WorkerState.RUNNING ? true : undefined;
+    }, performance.now() + CATCH_UP_WAIT_MS, 1);
   }
 
   /**

@@ -11,9 +11,11 @@
  * 1. a party posts its request on its port, then bumps DOORBELL and notifies it;
  * 2. the journal thread, woken from Atomics.wait on DOORBELL, drains every port with
  *    receiveMessageOnPort, journals the batch and fdatasyncs it;
- * 3. it posts one `changes` message to every party's port, carrying that party's replies;
- * 4. it stores the batch's seq in COMMITTED_SEQ, so a reader on any thread that sees the
- *    new seq is sure to find the changes on its own port (read-after-write across threads);
+ * 3. it stores the batch's seq in COMMITTED_SEQ, so a reader on any thread that sees the
+ *    new seq waits (briefly, bounded) until the changes are on its own port;
+ * 4. it posts one `changes` message to every party's port, carrying that party's replies
+ *    (a thread with an event loop may take its reply right then: the seq has already moved,
+ *    so read-after-write holds across threads);
  * 5. it bumps each answered party's reply counter with Atomics.add and calls Atomics.notify.
  * A sync caller reads its reply counter before draining its port with
  * receiveMessageOnPort, and only then Atomics.waits for the counter to move, in short

@@ -7,7 +7,7 @@ import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
 import { Faults } from './faults.js';
-import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
+import { journalPaths, listSegments, syncDirectory, whileBusy } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
 import type { Liveness } from '../shared/liveness.js';
@@ -235,8 +235,8 @@ export class Writer {
 
   /**
    * One message per party: every party gets the batch's changes, with its own replies in
-   * the same message; COMMITTED_SEQ moves before anyone is woken, so no thread can see a
-   * reply before every thread can find the changes.
+   * the same message; COMMITTED_SEQ moves before any message is posted, so no thread can
+   * see a reply before every thread knows the changes are coming.
    */
   #publish(batch: readonly Work[], replies: readonly Reply[], changes: ChangesMessage | undefined): void {
     const byParty = new Map<PortParty, Reply[]>();
@@ -250,12 +250,13 @@ export class Writer {
         const own = byParty.get(party);
         party.send(own === undefined ? changes : { ...changes, replies: own });
       };
-      // Threads of this process first; then COMMITTED_SEQ; then other processes, whose
-      // messages go straight out through the socket: a process that has its reply may tell
-      // a thread here, whose next read must find the change.
+      // COMMITTED_SEQ first, then threads of this process, then other processes. A thread
+      // with an event loop gets its message (and its reply) the moment it is posted, so the
+      // seq must already have moved: any thread told of that reply then sees the new seq and
+      // waits the moment its own message takes to arrive (PortLink.catchUp).
       const everyone = [...this.#parties, ...[...byParty.keys()].filter((party) => !this.#parties.has(party))];
-      for (const party of everyone) if (!party.remote) send(party);
       this.#liveness.committed(changes.seq);
+      for (const party of everyone) if (!party.remote) send(party);
       for (const party of everyone) if (party.remote) send(party);
     } else {
       for (const [party, own] of byParty) party.send({ kind: 'replies', replies: own });
@@ -326,8 +327,11 @@ export class Writer {
 
   #dropSegments(coveredSeq: number): void {
     const covered = listSegments(this.#config.path).filter((segment) => segment.lastSeq <= coveredSeq);
-    for (const segment of covered) rmSync(segment.file, { force: true });
-    if (covered.length > 0) syncDirectory(dirname(this.#config.path));
+    // Unlinks and a directory fsync on a slow disk: busy, not hung.
+    whileBusy(this.#config.slots, () => {
+      for (const segment of covered) rmSync(segment.file, { force: true });
+      if (covered.length > 0) syncDirectory(dirname(this.#config.path));
+    });
   }
 
   async #control({ party, message }: Work): Promise<void> {

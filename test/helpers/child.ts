@@ -22,8 +22,9 @@ export function runFixture(name: string, args: readonly string[], timeoutMs = 30
   return collect(child, timeoutMs);
 }
 
-export function spawnFixture(name: string, args: readonly string[]): ChildProcess {
-  return spawn(process.execPath, [fixture(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts a fixture; `stdin: 'pipe'` when the test sends it commands. */
+export function spawnFixture(name: string, args: readonly string[], stdin: 'ignore' | 'pipe' = 'ignore'): ChildProcess {
+  return spawn(process.execPath, [fixture(name), ...args], { stdio: [stdin, 'pipe', 'pipe'] });
 }
 
 export function collect(child: ChildProcess, timeoutMs = 30_000): Promise<ChildResult> {
