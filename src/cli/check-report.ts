@@ -84,7 +84,14 @@ export async function checkCatalog(givenPath: string): Promise<CheckReport> {
         break;
       }
       if (applied < history.lastSeq) notes.push(`DuckDB is at batch ${applied}, the journal at ${history.lastSeq}: open rolls the ${history.lastSeq - applied} newer batches forward (normal after a crash)`);
-      if (!isClean(history)) break;
+      if (!isClean(history)) {
+        notes.push(
+          lostToBoth(history, applied)
+            ? `acknowledged writes are unreadable in both the journal and DuckDB (at batch ${applied}): open would fail with ERR_CATALOG_CORRUPT`
+            : `DuckDB holds every batch the journal cannot give (it is at batch ${applied}): open would rebuild the journal from DuckDB, setting the damaged files aside`,
+        );
+        break;
+      }
       if (history.base !== undefined && applied < history.base) {
         problems.push(`DuckDB is at batch ${applied}, older than the journal's snapshot (${history.base})`);
         break;
@@ -123,6 +130,13 @@ export async function checkCatalog(givenPath: string): Promise<CheckReport> {
     rowsEqual,
     differing: differing.slice(0, MAX_SHOWN),
   };
+}
+
+/** Mirrors open's refusal (open-catalog.ts fromStore): batches neither the journal nor DuckDB holds. */
+function lostToBoth(history: JournalHistory, applied: number): boolean {
+  const behindSnapshot = (history.base !== undefined && applied < history.base) || (history.snapshotDamaged && applied === 0);
+  const gapBeforeFirst = history.base === undefined && history.batches.length > 0 && history.batches[0]!.seq > applied + 1;
+  return history.highestMissing > applied || behindSnapshot || gapBeforeFirst;
 }
 
 /** DuckDB's rows with the journal's batches after `applied` on top: what open would load. */
