@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { Catalog } from 'duckcat';
 import { describe, expect, it } from 'vitest';
-import { collect, type ChildResult } from './helpers/child.js';
+import { collect, waitForLine, type ChildResult } from './helpers/child.js';
 import { copyDirectory, fileBytes, readRecords } from './helpers/journal-bytes.js';
 import { tempCatalogPath, tempDir } from './helpers/temp-catalog.js';
 
@@ -191,7 +191,7 @@ describe('duckcat CLI on a catalog another process owns', () => {
     }
   }, SLOW);
 
-  it('watch prints each change made by any process, one JSON line each, and exits 0 on SIGINT', async () => {
+  it('watch prints each change made by any process, one JSON line each; exits 0 on SIGINT, 14 when the owner closes', async () => {
     const path = tempCatalogPath();
     const owner = await Catalog.open(path);
     try {
@@ -227,6 +227,13 @@ describe('duckcat CLI on a catalog another process owns', () => {
       watcher.kill('SIGINT');
       const result = await done;
       expect(result.code, result.stderr).toBe(0);
+      // A watcher learns when the owner closes, and says so with its exit code.
+      const second = spawnCli(['watch', path, '--json', '--interval', '50']);
+      const secondDone = collect(second, SLOW);
+      await waitForLine(second, /"ready":true/, SLOW);
+      await owner.close();
+      const ended = await secondDone;
+      expect([ended.code, JSON.parse(ended.stderr)]).toEqual([14, { error: expect.objectContaining({ code: 'ERR_CATALOG_WRITER_EXITED' }) }]);
     } finally {
       await owner.close();
     }

@@ -7,7 +7,7 @@ import type { Command } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { errorDocument, toJson } from './output.js';
 import { parseJsonInput, readInputText } from './read-input.js';
-import { withCatalog } from './with-catalog.js';
+import { WRITE, withCatalog } from './with-catalog.js';
 
 /**
  * An import that did not happen: every write that landed was undone (or, in `notUndone`,
@@ -50,7 +50,7 @@ export const importCommand: Command = {
       throw new CatalogInvalidError('import', 'must be a JSON object of name → definition');
     }
     const entries = Object.entries(document as Record<string, unknown>);
-    const result = await withCatalog(catalogPath, false, (catalog) => importAll(catalog, entries, args.replace));
+    const result = await withCatalog(catalogPath, WRITE, (catalog) => importAll(catalog, entries, args.replace));
     output.out(output.json ? toJson(result) : `imported ${result.imported} definitions (${result.defined} new, ${result.replaced} replaced)`);
     return ExitCode.OK;
   },

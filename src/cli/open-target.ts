@@ -13,6 +13,13 @@ export interface Target {
   readonly path: string;
 }
 
+export interface OpenMode {
+  /** Open with `readOnly: true` (connect read-only when an owner holds the file). */
+  readonly readOnly: boolean;
+  /** Create the catalog when no file exists (define, replace, import); otherwise that is ERR_CATALOG_NOT_FOUND. */
+  readonly create: boolean;
+}
+
 /** Open → LOCKED → connect races an owner that is starting or stopping: a few tries settle it. */
 const ATTEMPTS = 5;
 const RETRY_DELAY_MS = 100;
@@ -21,14 +28,14 @@ const RETRY_DELAY_MS = 100;
  * Opens the catalog at `path`, or connects to the process that owns it (ERR_CATALOG_LOCKED
  * on open). Read-only commands open with `readOnly: true`, which also never creates the
  * file; a read-only open is refused while an owner holds the file, so they connect then.
- * @throws {CatalogError} ERR_CATALOG_NOT_FOUND for a read-only command on a path where no catalog file exists.
+ * @throws {CatalogError} ERR_CATALOG_NOT_FOUND when no catalog exists at `path` and `mode.create` is false.
  */
-export async function openTarget(path: string, mode: { readonly readOnly: boolean }): Promise<Target> {
+export async function openTarget(path: string, mode: OpenMode): Promise<Target> {
   const absolute = resolvePath(path);
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
     if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, RETRY_DELAY_MS));
-    if (mode.readOnly && !['', '.journal', '.snapshot', '.sock'].some((suffix) => existsSync(`${absolute}${suffix}`))) {
+    if (!mode.create && !['', '.journal', '.snapshot', '.sock'].some((suffix) => existsSync(`${absolute}${suffix}`))) {
       throw new CatalogError(ErrorCode.NOT_FOUND, `no catalog at ${absolute}`);
     }
     try {

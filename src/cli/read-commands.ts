@@ -6,7 +6,7 @@ import { isSemanticViewEntry, validateSemanticView } from '../shared/semantic-vi
 import type { Command } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { keyValues, table, toJson } from './output.js';
-import { withCatalog } from './with-catalog.js';
+import { READ, withCatalog } from './with-catalog.js';
 
 /** What `ls` shows of a definition: its `kind` when it has one, else its JSON type. */
 function kindOf(definition: unknown): string {
@@ -26,7 +26,7 @@ export const lsCommand: Command = {
   summary: 'list the definitions (name, kind, size)',
   details: '--json prints an array of { name, kind, bytes }, sorted by name; bytes is the size of the JSON text.',
   run: ({ catalogPath, output }) =>
-    withCatalog(catalogPath, true, async (catalog) => {
+    withCatalog(catalogPath, READ, async (catalog) => {
       const rows = catalog.entries().map(([name, definition]) => ({ name, kind: kindOf(definition), bytes: Buffer.byteLength(JSON.stringify(definition)) }));
       if (output.json) output.out(toJson(rows));
       else if (rows.length === 0) output.out('(no definitions)');
@@ -42,7 +42,7 @@ export const getCommand: Command = {
   summary: 'print one definition as JSON',
   details: 'Prints the stored definition (indented; one line with --json). Exit 11 when NAME is not defined.',
   run: ({ catalogPath, operands, output }) =>
-    withCatalog(catalogPath, true, async (catalog) => {
+    withCatalog(catalogPath, READ, async (catalog) => {
       const name = operands[0]!;
       const definition = catalog.get(name);
       if (definition === undefined) throw new CatalogNotFoundError(name);
@@ -61,7 +61,7 @@ export const describeCommand: Command = {
     'filters and joins as JSON text (keys sorted; the text null for a list the view leaves out).\n' +
     '--json prints that row as one object. Exit 11 when NAME is not defined, 12 when it is not a semantic view.',
   run: ({ catalogPath, operands, output }) =>
-    withCatalog(catalogPath, true, async (catalog) => {
+    withCatalog(catalogPath, READ, async (catalog) => {
       const name = operands[0]!;
       const stored = catalog.get(name);
       if (stored === undefined) throw new CatalogNotFoundError(name);
@@ -82,7 +82,7 @@ export const exportCommand: Command = {
     'Prints the object on stdout, or with --out FILE writes it there (a temporary file renamed into place,\n' +
     'so FILE is never half-written) and prints a summary ({ out, count } with --json). `import` reads this format.',
   run: ({ catalogPath, args, output }) =>
-    withCatalog(catalogPath, true, async (catalog) => {
+    withCatalog(catalogPath, READ, async (catalog) => {
       const document = catalog.export();
       const count = Object.keys(document).length;
       if (args.out === undefined) {
@@ -111,7 +111,7 @@ export const statsCommand: Command = {
     "Prints catalog.stats() with the path, how the CLI reached the catalog (access: opened | connected) and the\n" +
     'number of definitions. Opened here (no owner running), the counters are those of the CLI\'s own short-lived writer.',
   run: ({ catalogPath, output }) =>
-    withCatalog(catalogPath, true, async (catalog, target) => {
+    withCatalog(catalogPath, READ, async (catalog, target) => {
       const stats = await catalog.stats();
       const document = { path: target.path, access: target.access, definitions: catalog.size, ...stats };
       output.out(output.json ? toJson(document) : keyValues(document));

@@ -2,7 +2,7 @@ import type { Command, CommandContext } from './command.js';
 import { ExitCode } from './exit-codes.js';
 import { toJson } from './output.js';
 import { parseJsonInput, readInputText } from './read-input.js';
-import { withCatalog } from './with-catalog.js';
+import { EXISTING, WRITE, withCatalog } from './with-catalog.js';
 
 type WriteOp = 'define' | 'replace' | 'drop';
 
@@ -21,7 +21,7 @@ function writeCommand(op: WriteOp, summary: string, details: string): Command {
       const name = operands[0]!;
       // Read and parse before opening: a bad input never touches the catalog.
       const definition = takesDefinition ? parseJsonInput(readInputText(operands[1]!), 'definition') : undefined;
-      await withCatalog(catalogPath, false, async (catalog) => {
+      await withCatalog(catalogPath, takesDefinition ? WRITE : EXISTING, async (catalog) => {
         if (op === 'define') await catalog.define(name, definition);
         else if (op === 'replace') await catalog.replace(name, definition);
         else await catalog.drop(name);
