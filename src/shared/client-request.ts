@@ -1,5 +1,5 @@
 import { CatalogInvalidError } from './errors.js';
-import { WriteOp, type ClientToWorker } from './protocol.js';
+import { WriteOp, type ApplyOp, type ClientToWorker, type WriteRequest } from './protocol.js';
 import { serializeDefinition, validateName } from './validate-input.js';
 
 /** Limits the owner enforces on every request, whoever sends it. */
@@ -40,8 +40,10 @@ export function parseClientRequest(message: unknown, limits: RequestLimits): Par
       return { ok: true, request: { kind: fields.kind, id } };
     case 'write':
       return parseWrite(id, fields, limits);
+    case 'apply':
+      return parseApply(id, fields.ops, limits);
     default:
-      return refuse(id, 'request.kind', `must be write, checkpoint, stats, sync, hello or leave, got ${describe(fields.kind)}`);
+      return refuse(id, 'request.kind', `must be write, apply, checkpoint, stats, sync, hello or leave, got ${describe(fields.kind)}`);
   }
 }
 
@@ -72,6 +74,21 @@ function parseWrite(id: number, fields: Record<string, unknown>, limits: Request
     if (error instanceof CatalogInvalidError) return { ok: false, id, error };
     throw error;
   }
+}
+
+/** An apply is checked op by op, like writes; one bad op refuses the whole request. */
+function parseApply(id: number, ops: unknown, limits: RequestLimits): ParsedRequest {
+  if (!Array.isArray(ops)) return refuse(id, 'request.ops', 'must be an array');
+  if (ops.length > MAX_BUNDLE) return refuse(id, 'request.ops', `holds ${ops.length} ops, the limit is ${MAX_BUNDLE}`);
+  const parsed: ApplyOp[] = [];
+  for (const op of ops) {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return refuse(id, 'request.ops', 'must hold objects');
+    const one = parseWrite(id, op as Record<string, unknown>, limits);
+    if (!one.ok) return one;
+    const write = one.request as WriteRequest;
+    parsed.push(write.json === undefined ? { op: write.op, name: write.name } : { op: write.op, name: write.name, json: write.json });
+  }
+  return { ok: true, request: { kind: 'apply', id, ops: parsed } };
 }
 
 function refuse(id: number | undefined, field: string, reason: string): ParsedRequest {
