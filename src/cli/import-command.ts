@@ -1,5 +1,4 @@
 import type { CatalogView } from '../main/catalog-view.js';
-import type { ReadonlyJson } from '../main/frozen-json.js';
 import { CatalogError, CatalogExistsError, CatalogInvalidError } from '../shared/errors.js';
 import { DEFAULT_OPTIONS } from '../shared/options.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
@@ -9,10 +8,7 @@ import { errorDocument, toJson } from './output.js';
 import { parseJsonInput, readInputText } from './read-input.js';
 import { WRITE, withCatalog } from './with-catalog.js';
 
-/**
- * An import that did not happen: every write that landed was undone (or, in `notUndone`,
- * could not be). `cause` is the first refusal; its code is the exit code.
- */
+/** An import that did not happen: nothing was written. `cause` is the first refusal; its code is the exit code. */
 export class ImportFailedError extends Error {
   override readonly cause: unknown;
   readonly details: Record<string, unknown>;
@@ -27,8 +23,8 @@ export class ImportFailedError extends Error {
 interface Planned {
   readonly name: string;
   readonly definition: unknown;
-  /** The value before the import, to restore on undo; undefined when the name is new. */
-  readonly previous: ReadonlyJson | undefined;
+  /** Whether the name was defined when checked (counted as replaced). */
+  readonly existed: boolean;
 }
 
 export const importCommand: Command = {
@@ -38,12 +34,11 @@ export const importCommand: Command = {
   summary: 'store every definition of a JSON object (name → definition), all or nothing',
   details:
     'FILE holds one JSON object, name → definition (what `export` writes). Every name and definition is\n' +
-    'checked first; a name already defined is a conflict (exit 10) unless --replace is given. Nothing is\n' +
-    'written unless everything passes. The writes are then sent together; if the owner refuses any of\n' +
-    'them, those that landed are undone (dropped, or restored to their previous value) and the command\n' +
-    'exits with the refusal\'s code. Not isolated: other readers may see an import that is then undone,\n' +
-    'and a crash of the owner during the writes can leave part of it.\n' +
-    '--json prints { imported, defined, replaced }; on failure stderr gets { error: { …, failed, undone, notUndone } }.',
+    'checked first and every problem reported; a name already defined is a conflict (exit 10) unless\n' +
+    '--replace is given. Then all of it is committed as ONE batch (catalog.apply: one journal record, one\n' +
+    'DuckDB transaction): if the owner refuses any entry (a name defined meanwhile, a smaller limit),\n' +
+    'nothing is written, and a crash leaves all of it or none.\n' +
+    '--json prints { imported, defined, replaced }; on failure stderr gets { error: { code, message, failed } }.',
   run: async ({ catalogPath, operands, args, output }) => {
     const document = parseJsonInput(readInputText(operands[0]!), 'import');
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
@@ -58,29 +53,23 @@ export const importCommand: Command = {
 
 async function importAll(catalog: CatalogView, entries: ReadonlyArray<[string, unknown]>, replace: boolean): Promise<{ imported: number; defined: number; replaced: number }> {
   const plan = validate(catalog, entries, replace);
-  const outcomes = await Promise.allSettled(plan.map(({ name, definition }) => (replace ? catalog.replace(name, definition) : catalog.define(name, definition))));
-  const failed = plan.flatMap((entry, i) => {
-    const outcome = outcomes[i]!;
-    return outcome.status === 'rejected' ? [{ name: entry.name, error: outcome.reason as unknown }] : [];
-  });
-  if (failed.length === 0) {
-    const defined = plan.filter((entry) => entry.previous === undefined).length;
-    return { imported: plan.length, defined, replaced: plan.length - defined };
+  try {
+    await catalog.apply(plan.map(({ name, definition }) => ({ op: replace ? 'replace' : 'define', name, definition })));
+  } catch (error) {
+    if (!(error instanceof CatalogError)) throw error;
+    // Which entry: an EXISTS / NOT_FOUND names it; an owner's INVALID gives its index (`ops[2].definition`).
+    const index = /^ops\[(\d+)\]/.exec((error as { field?: string }).field ?? '')?.[1];
+    const name = (error as { definitionName?: unknown }).definitionName ?? (index === undefined ? undefined : plan[Number(index)]?.name);
+    throw new ImportFailedError(error, { failed: [{ ...(typeof name === 'string' ? { name } : {}), ...errorDocument(error).error }] });
   }
-  const landed = plan.filter((_entry, i) => outcomes[i]!.status === 'fulfilled');
-  const undo = await Promise.allSettled(landed.map(({ name, previous }) => (previous === undefined ? catalog.drop(name) : catalog.replace(name, previous))));
-  const notUndone = landed.filter((_entry, i) => undo[i]!.status === 'rejected').map((entry) => entry.name);
-  throw new ImportFailedError(failed[0]!.error, {
-    failed: failed.map(({ name, error }) => ({ name, ...errorDocument(error).error })),
-    undone: landed.length - notUndone.length,
-    notUndone,
-  });
+  const defined = plan.filter((entry) => !entry.existed).length;
+  return { imported: plan.length, defined, replaced: plan.length - defined };
 }
 
 /**
  * Checks every entry before anything is written, and reports every problem, not just the
- * first. Limits are the defaults (the owner may enforce smaller ones; its refusal then
- * comes at write time and is undone).
+ * first. Limits are the defaults (the owner may enforce smaller ones: it then refuses the
+ * whole batch).
  */
 function validate(catalog: CatalogView, entries: ReadonlyArray<[string, unknown]>, replace: boolean): Planned[] {
   const problems: Array<{ name: string; error: unknown }> = [];
@@ -89,16 +78,16 @@ function validate(catalog: CatalogView, entries: ReadonlyArray<[string, unknown]
     try {
       validateName(name, DEFAULT_OPTIONS.maxNameBytes);
       serializeDefinition(definition, DEFAULT_OPTIONS.maxDefinitionBytes);
-      const previous = catalog.get(name);
-      if (previous !== undefined && !replace) throw new CatalogExistsError(name);
-      plan.push({ name, definition, previous });
+      const existed = catalog.has(name);
+      if (existed && !replace) throw new CatalogExistsError(name);
+      plan.push({ name, definition, existed });
     } catch (error) {
       if (!(error instanceof CatalogError)) throw error;
       problems.push({ name, error });
     }
   }
   if (problems.length > 0) {
-    throw new ImportFailedError(problems[0]!.error, { failed: problems.map(({ name, error }) => ({ name, ...errorDocument(error).error })), undone: 0, notUndone: [] });
+    throw new ImportFailedError(problems[0]!.error, { failed: problems.map(({ name, error }) => ({ name, ...errorDocument(error).error })) });
   }
   return plan;
 }

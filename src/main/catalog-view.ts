@@ -1,6 +1,6 @@
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogStorageError } from '../shared/errors.js';
 import { WriteOp, type ApplyOp, type WriteRequest, type WriterStats } from '../shared/protocol.js';
-import { MAX_BUNDLE } from '../shared/client-request.js';
+import { MAX_BUNDLE, inOp } from '../shared/client-request.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { DefinitionMap } from './definition-map.js';
@@ -199,8 +199,12 @@ export abstract class CatalogView {
     const checked = ops.map((item: unknown, i): ApplyOp => {
       const { op, name, definition } = (typeof item === 'object' && item !== null ? item : {}) as Partial<CatalogOp>;
       if (op !== WriteOp.DEFINE && op !== WriteOp.REPLACE && op !== WriteOp.DROP) throw new CatalogInvalidError(`ops[${i}].op`, 'must be define, replace or drop');
-      validateName(name, this.#limits.maxNameBytes);
-      return op === WriteOp.DROP ? { op, name } : { op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+      try {
+        validateName(name, this.#limits.maxNameBytes);
+        return op === WriteOp.DROP ? { op, name } : { op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+      } catch (error) {
+        throw error instanceof CatalogInvalidError ? inOp(i, error) : error;
+      }
     });
     const reply = await this.link.call({ kind: 'apply', ops: checked });
     if (!reply.ok) throw fromWireError(reply.error, this.path);

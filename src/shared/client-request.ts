@@ -81,14 +81,20 @@ function parseApply(id: number, ops: unknown, limits: RequestLimits): ParsedRequ
   if (!Array.isArray(ops)) return refuse(id, 'request.ops', 'must be an array');
   if (ops.length > MAX_BUNDLE) return refuse(id, 'request.ops', `holds ${ops.length} ops, the limit is ${MAX_BUNDLE}`);
   const parsed: ApplyOp[] = [];
-  for (const op of ops) {
-    if (typeof op !== 'object' || op === null || Array.isArray(op)) return refuse(id, 'request.ops', 'must hold objects');
+  for (const [i, op] of ops.entries()) {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return refuse(id, `ops[${i}]`, 'must be an object');
     const one = parseWrite(id, op as Record<string, unknown>, limits);
-    if (!one.ok) return one;
+    if (!one.ok) return { ok: false, id, error: inOp(i, one.error) };
     const write = one.request as WriteRequest;
     parsed.push(write.json === undefined ? { op: write.op, name: write.name } : { op: write.op, name: write.name, json: write.json });
   }
   return { ok: true, request: { kind: 'apply', id, ops: parsed } };
+}
+
+/** The same refusal, its field prefixed with the op's index (`ops[3].definition`), so the sender knows which op. */
+export function inOp(index: number, error: CatalogInvalidError): CatalogInvalidError {
+  const reason = error.message.startsWith(`invalid ${error.field}: `) ? error.message.slice(`invalid ${error.field}: `.length) : error.message;
+  return new CatalogInvalidError(`ops[${index}].${error.field.replace(/^request\./, '')}`, reason);
 }
 
 function refuse(id: number | undefined, field: string, reason: string): ParsedRequest {
