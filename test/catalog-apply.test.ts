@@ -1,4 +1,5 @@
 import { Catalog } from 'duckcat';
+import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { spawnFixture } from './helpers/child.js';
 import { readRecords } from './helpers/journal-bytes.js';
@@ -108,5 +109,44 @@ describe('catalog.apply across SIGKILL', () => {
       for (let k = 0; k <= newestAcked; k++) expect(byBatch.get(k)).toBe(perApply);
       await cat.close();
     }
+  });
+});
+
+describe('apply requests on the socket are checked like API calls', () => {
+  it('refuses a malformed apply whole, to its sender alone, and the writer keeps working', async () => {
+    const path = tempCatalogPath();
+    const cat = await Catalog.open(path);
+    const socket = createConnection(`${path}.sock`);
+    socket.on('error', () => undefined);
+    const replies = new Map<number, { ok: boolean; error?: { code: string; field?: string } }>();
+    let buffered = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let newline = buffered.indexOf('\n'); newline >= 0; newline = buffered.indexOf('\n')) {
+        const message = JSON.parse(buffered.slice(0, newline)) as { kind: string; id?: number; ok: boolean; replies?: Array<{ id: number; ok: boolean }> };
+        buffered = buffered.slice(newline + 1);
+        if (message.kind === 'reply' && message.id !== undefined) replies.set(message.id, message);
+        for (const reply of message.replies ?? []) replies.set(reply.id, reply);
+      }
+    });
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const send = (id: number, ops: unknown) => socket.write(`${JSON.stringify({ kind: 'apply', id, ops })}\n`);
+    send(1, 'nope');
+    send(2, [{ op: 'define', name: 'a', json: '1' }, 7]);
+    send(3, [{ op: 'define', name: 'a', json: '1' }, { op: 'define', name: 'b', json: '{not json' }]);
+    send(4, [{ op: 'define', name: 'a', json: '1' }, { op: 'drop', name: '' }]);
+    send(5, [{ op: 'define', name: 'a', json: '1' }, { op: 'define', name: 'b', json: '[2]' }]);
+    for (let i = 0; i < 3000 && replies.size < 5; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect([1, 2, 3, 4].map((id) => replies.get(id))).toEqual([
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'request.ops' }) }),
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'ops[1]' }) }),
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'ops[1].definition' }) }),
+      expect.objectContaining({ ok: false, error: expect.objectContaining({ code: 'ERR_CATALOG_INVALID', field: 'ops[1].name' }) }),
+    ]);
+    expect(replies.get(5)).toMatchObject({ ok: true });
+    cat.defineSync('after', 3);
+    expect(cat.export()).toEqual({ a: 1, after: 3, b: [2] });
+    socket.destroy();
+    await cat.close();
   });
 });
