@@ -124,8 +124,10 @@ async function reportOpened(created: boolean, damagedFiles: string[]): Promise<v
   }
   if (appliedSeq !== null) Atomics.store(slots, Slot.APPLIED_SEQ, appliedSeq);
   setState(WorkerState.RUNNING);
-  toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
+  // Served before 'opened', so that once Catalog.open returns other processes can connect.
+  // A process that connects meanwhile waits: its 'client' message queues behind 'opened'.
   await serveProcesses();
+  toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
 }
 
 function isPermissionError(error: unknown): boolean {
