@@ -1,4 +1,4 @@
-import { Catalog } from 'duckcat';
+import { Catalog, type ReadonlyJson } from 'duckcat';
 import { createConnection } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { spawnFixture } from './helpers/child.js';
@@ -51,7 +51,7 @@ describe('catalog.apply', () => {
       expect(await rejection(cat.apply([{ op: 'define', name: 'b', definition: 1 }, { op: 'define', name: 'a', definition: 2 }]))).toMatchObject({ code: 'ERR_CATALOG_EXISTS', definitionName: 'a' });
       expect(await rejection(cat.apply([{ op: 'replace', name: 'a', definition: 3 }, { op: 'drop', name: 'ghost' }]))).toMatchObject({ code: 'ERR_CATALOG_NOT_FOUND', definitionName: 'ghost' });
       expect(await rejection(cat.apply([{ op: 'define', name: 'c', definition: 1 }, { op: 'rename' as 'define', name: 'c' }]))).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'ops[1].op' });
-      expect(await rejection(cat.apply([{ op: 'define', name: 'c', definition: 10n }]))).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'ops[0].definition' });
+      expect(await rejection(cat.apply([{ op: 'define', name: 'c', definition: 10n as unknown as ReadonlyJson }]))).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'ops[0].definition' });
       expect(await rejection(cat.apply([{ op: 'drop', name: '' }]))).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'ops[0].name' });
       expect(cat.export()).toEqual({ a: 1 });
       expect((await cat.stats()).lag.journaledSeq).toBe(seq);

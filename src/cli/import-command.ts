@@ -1,4 +1,5 @@
 import type { CatalogView } from '../main/catalog-view.js';
+import type { JsonValue } from '../main/frozen-json.js';
 import { CatalogError, CatalogExistsError, CatalogInvalidError } from '../shared/errors.js';
 import { DEFAULT_OPTIONS } from '../shared/options.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
@@ -22,7 +23,7 @@ export class ImportFailedError extends Error {
 
 interface Planned {
   readonly name: string;
-  readonly definition: unknown;
+  readonly definition: JsonValue;
   /** Whether the name was defined when checked (counted as replaced). */
   readonly existed: boolean;
 }
@@ -44,14 +45,14 @@ export const importCommand: Command = {
     if (typeof document !== 'object' || document === null || Array.isArray(document)) {
       throw new CatalogInvalidError('import', 'must be a JSON object of name → definition');
     }
-    const entries = Object.entries(document as Record<string, unknown>);
+    const entries = Object.entries(document);
     const result = await withCatalog(catalogPath, WRITE, (catalog) => importAll(catalog, entries, args.replace));
     output.out(output.json ? toJson(result) : `imported ${result.imported} definitions (${result.defined} new, ${result.replaced} replaced)`);
     return ExitCode.OK;
   },
 };
 
-async function importAll(catalog: CatalogView, entries: ReadonlyArray<[string, unknown]>, replace: boolean): Promise<{ imported: number; defined: number; replaced: number }> {
+async function importAll(catalog: CatalogView, entries: ReadonlyArray<[string, JsonValue]>, replace: boolean): Promise<{ imported: number; defined: number; replaced: number }> {
   const plan = validate(catalog, entries, replace);
   try {
     await catalog.apply(plan.map(({ name, definition }) => ({ op: replace ? 'replace' : 'define', name, definition })));
@@ -71,7 +72,7 @@ async function importAll(catalog: CatalogView, entries: ReadonlyArray<[string, u
  * first. Limits are the defaults (the owner may enforce smaller ones: it then refuses the
  * whole batch).
  */
-function validate(catalog: CatalogView, entries: ReadonlyArray<[string, unknown]>, replace: boolean): Planned[] {
+function validate(catalog: CatalogView, entries: ReadonlyArray<[string, JsonValue]>, replace: boolean): Planned[] {
   const problems: Array<{ name: string; error: unknown }> = [];
   const plan: Planned[] = [];
   for (const [name, definition] of entries) {

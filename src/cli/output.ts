@@ -56,7 +56,7 @@ export function keyValues(value: Record<string, unknown>): string {
 export function errorDocument(error: unknown): { error: Record<string, unknown> } {
   if (error instanceof CatalogError) {
     const fields: Record<string, unknown> = { code: error.code, message: error.message };
-    for (const key of ['definitionName', 'field', 'path', 'pid'] as const) {
+    for (const key of ['definitionName', 'field', 'path', 'pid', 'holder'] as const) {
       const value = (error as unknown as Record<string, unknown>)[key];
       if (value !== undefined) fields[key] = value;
     }

@@ -20,7 +20,7 @@ function writeCommand(op: WriteOp, summary: string, details: string): Command {
     run: async ({ catalogPath, operands, output }: CommandContext) => {
       const name = operands[0]!;
       // Read and parse before opening: a bad input never touches the catalog.
-      const definition = takesDefinition ? parseJsonInput(readInputText(operands[1]!), 'definition') : undefined;
+      const definition = takesDefinition ? parseJsonInput(readInputText(operands[1]!), 'definition') : null;
       await withCatalog(catalogPath, takesDefinition ? WRITE : EXISTING, async (catalog) => {
         if (op === 'define') await catalog.define(name, definition);
         else if (op === 'replace') await catalog.replace(name, definition);

@@ -13,11 +13,15 @@ export interface ViewLimits {
   readonly maxDefinitionBytes: number;
 }
 
-/** One write of {@link CatalogView.apply}. `definition` is required for define and replace, ignored for drop. */
+/**
+ * One write of {@link CatalogView.apply}. `definition` is required for define and replace,
+ * ignored for drop. (A value typed by an interface without an index signature needs a
+ * spread or a cast to `ReadonlyJson` here; `define` takes it as it is.)
+ */
 export interface CatalogOp {
   readonly op: 'define' | 'replace' | 'drop';
   readonly name: string;
-  readonly definition?: unknown;
+  readonly definition?: ReadonlyJson;
 }
 
 /** A handle's one lifecycle: `open` → `closing` (close() called, in-flight calls finishing) → `closed`. */
