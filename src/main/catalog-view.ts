@@ -1,5 +1,6 @@
-import { CatalogClosedError, CatalogReadOnlyError, CatalogStorageError } from '../shared/errors.js';
-import { WriteOp, type WriteRequest, type WriterStats } from '../shared/protocol.js';
+import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogStorageError } from '../shared/errors.js';
+import { WriteOp, type ApplyOp, type WriteRequest, type WriterStats } from '../shared/protocol.js';
+import { MAX_BUNDLE, inOp } from '../shared/client-request.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { DefinitionMap } from './definition-map.js';
@@ -10,6 +11,17 @@ export interface ViewLimits {
   readonly readOnly: boolean;
   readonly maxNameBytes: number;
   readonly maxDefinitionBytes: number;
+}
+
+/**
+ * One write of {@link CatalogView.apply}. `definition` is required for define and replace,
+ * ignored for drop. (A value typed by an interface without an index signature needs a
+ * spread or a cast to `ReadonlyJson` here; `define` takes it as it is.)
+ */
+export interface CatalogOp {
+  readonly op: 'define' | 'replace' | 'drop';
+  readonly name: string;
+  readonly definition?: ReadonlyJson;
 }
 
 /** A handle's one lifecycle: `open` → `closing` (close() called, in-flight calls finishing) → `closed`. */
@@ -171,6 +183,36 @@ export abstract class CatalogView {
   /** Async twin of {@link dropSync}. */
   drop(name: string): Promise<void> {
     return this.#writeAsync(WriteOp.DROP, name, undefined);
+  }
+
+  /**
+   * Commits several writes as ONE batch: one journal record and one DuckDB transaction, so
+   * after any crash either every op is there or none is. Ops run in order against the
+   * catalog as it is when the batch is planned (a define after a drop of the same name is
+   * fine). If any op would be refused, none is applied and the call rejects with that op's
+   * error. Resolves once the batch is durable, like {@link define}.
+   * @param ops At most 10000 ops.
+   * @throws {CatalogExistsError} ERR_CATALOG_EXISTS / {@link CatalogNotFoundError} ERR_CATALOG_NOT_FOUND
+   *   for the first op that would be refused (its `definitionName`); nothing changes.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for a bad op, name or definition (checked before sending).
+   * @throws see {@link defineSync} for the others.
+   */
+  async apply(ops: readonly CatalogOp[]): Promise<void> {
+    this.checkWritable();
+    if (!Array.isArray(ops)) throw new CatalogInvalidError('ops', 'must be an array of { op, name, definition }');
+    if (ops.length > MAX_BUNDLE) throw new CatalogInvalidError('ops', `holds ${ops.length} ops, the limit is ${MAX_BUNDLE}`);
+    const checked = ops.map((item: unknown, i): ApplyOp => {
+      const { op, name, definition } = (typeof item === 'object' && item !== null ? item : {}) as Partial<CatalogOp>;
+      if (op !== WriteOp.DEFINE && op !== WriteOp.REPLACE && op !== WriteOp.DROP) throw new CatalogInvalidError(`ops[${i}].op`, 'must be define, replace or drop');
+      try {
+        validateName(name, this.#limits.maxNameBytes);
+        return op === WriteOp.DROP ? { op, name } : { op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+      } catch (error) {
+        throw error instanceof CatalogInvalidError ? inOp(i, error) : error;
+      }
+    });
+    const reply = await this.link.call({ kind: 'apply', ops: checked });
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
   }
 
   /**

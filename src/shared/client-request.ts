@@ -1,5 +1,5 @@
 import { CatalogInvalidError } from './errors.js';
-import { WriteOp, type ClientToWorker } from './protocol.js';
+import { WriteOp, type ApplyOp, type ClientToWorker, type WriteRequest } from './protocol.js';
 import { serializeDefinition, validateName } from './validate-input.js';
 
 /** Limits the owner enforces on every request, whoever sends it. */
@@ -40,8 +40,10 @@ export function parseClientRequest(message: unknown, limits: RequestLimits): Par
       return { ok: true, request: { kind: fields.kind, id } };
     case 'write':
       return parseWrite(id, fields, limits);
+    case 'apply':
+      return parseApply(id, fields.ops, limits);
     default:
-      return refuse(id, 'request.kind', `must be write, checkpoint, stats, sync, hello or leave, got ${describe(fields.kind)}`);
+      return refuse(id, 'request.kind', `must be write, apply, checkpoint, stats, sync, hello or leave, got ${describe(fields.kind)}`);
   }
 }
 
@@ -72,6 +74,27 @@ function parseWrite(id: number, fields: Record<string, unknown>, limits: Request
     if (error instanceof CatalogInvalidError) return { ok: false, id, error };
     throw error;
   }
+}
+
+/** An apply is checked op by op, like writes; one bad op refuses the whole request. */
+function parseApply(id: number, ops: unknown, limits: RequestLimits): ParsedRequest {
+  if (!Array.isArray(ops)) return refuse(id, 'request.ops', 'must be an array');
+  if (ops.length > MAX_BUNDLE) return refuse(id, 'request.ops', `holds ${ops.length} ops, the limit is ${MAX_BUNDLE}`);
+  const parsed: ApplyOp[] = [];
+  for (const [i, op] of ops.entries()) {
+    if (typeof op !== 'object' || op === null || Array.isArray(op)) return refuse(id, `ops[${i}]`, 'must be an object');
+    const one = parseWrite(id, op as Record<string, unknown>, limits);
+    if (!one.ok) return { ok: false, id, error: inOp(i, one.error) };
+    const write = one.request as WriteRequest;
+    parsed.push(write.json === undefined ? { op: write.op, name: write.name } : { op: write.op, name: write.name, json: write.json });
+  }
+  return { ok: true, request: { kind: 'apply', id, ops: parsed } };
+}
+
+/** The same refusal, its field prefixed with the op's index (`ops[3].definition`), so the sender knows which op. */
+export function inOp(index: number, error: CatalogInvalidError): CatalogInvalidError {
+  const reason = error.message.startsWith(`invalid ${error.field}: `) ? error.message.slice(`invalid ${error.field}: `.length) : error.message;
+  return new CatalogInvalidError(`ops[${index}].${error.field.replace(/^request\./, '')}`, reason);
 }
 
 function refuse(id: number | undefined, field: string, reason: string): ParsedRequest {

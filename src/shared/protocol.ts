@@ -20,6 +20,23 @@ export interface WriteRequest {
   readonly json?: string;
 }
 
+/** One write of an {@link ApplyRequest}: a {@link WriteRequest} without kind and id. */
+export interface ApplyOp {
+  readonly op: WriteOp;
+  readonly name: string;
+  readonly json?: string;
+}
+
+/**
+ * Several writes planned together and committed as ONE batch (one journal record, one
+ * DuckDB transaction): all of them, or, when any would be refused, none.
+ */
+export interface ApplyRequest {
+  readonly kind: 'apply';
+  readonly id: number;
+  readonly ops: readonly ApplyOp[];
+}
+
 /** Asks the worker to finish what it has, close DuckDB (checkpoint) and exit. */
 export interface CloseRequest {
   readonly kind: 'close';
@@ -79,7 +96,7 @@ export interface LeaveRequest {
   readonly id: number;
 }
 
-export type MainToWorker = WriteRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
+export type MainToWorker = WriteRequest | ApplyRequest | CloseRequest | CheckpointRequest | SubscribeRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
 
 /** Several async requests issued in one tick, sent as one message (fewer postMessage calls). */
 export interface RequestBundle {
@@ -88,7 +105,7 @@ export interface RequestBundle {
 }
 
 /** What a party may send: every request but close and subscribe, which only the owner sends. */
-export type ClientToWorker = WriteRequest | CheckpointRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
+export type ClientToWorker = WriteRequest | ApplyRequest | CheckpointRequest | StatsRequest | SyncRequest | HelloRequest | LeaveRequest;
 
 /** What the writer has done since it started (see `catalog.stats()`). */
 export interface WriterStats {

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
+import type { ApplyRequest, ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
@@ -222,6 +222,54 @@ export class Writer {
     this.#maybeCompact();
   }
 
+  /**
+   * An apply: its ops planned together against the index and journaled as ONE batch record
+   * (one DuckDB transaction behind it), so recovery replays all of them or none. Refused
+   * whole, with the first refusal's error, when any op would be refused: nothing changes.
+   */
+  async #apply(party: PortParty, request: ApplyRequest): Promise<void> {
+    if (this.#config.readOnly) {
+      this.#answer(party, request.id, new CatalogReadOnlyError());
+      return;
+    }
+    this.#waitForRoom();
+    await this.#faults.maybeTrip('before-commit');
+    const plan = planBatch(this.#index, request.ops.map((op, i): WriteRequest => ({ kind: 'write', id: i, ...op })));
+    const refusal = plan.replies.find((reply) => !reply.ok);
+    if (refusal !== undefined && !refusal.ok) {
+      this.#stats.recordBatch(request.ops.length, request.ops.length, true, 0);
+      this.#reply(party, failed(request.id, refusal.error));
+      return;
+    }
+    const started = performance.now();
+    const rows = journalRows(plan);
+    let seq: number | undefined;
+    if (rows.length > 0) {
+      const waitForStore = this.#config.ackAfter === 'store';
+      if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
+      seq = this.#journal(rows);
+      this.#seq = seq;
+      if (waitForStore) {
+        const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
+        if (outcome.kind === 'apply-failed') {
+          this.#log?.appendAbort(seq);
+          this.#stats.recordBatch(1, 0, false, performance.now() - started);
+          this.#reply(party, failed(request.id, outcome.error));
+          return;
+        }
+        this.#onStore(outcome);
+      }
+      await this.#faults.maybeTrip('after-commit');
+      this.#faults.committed();
+      if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
+    }
+    plan.commitTo(this.#index);
+    this.#stats.recordBatch(request.ops.length, 0, true, performance.now() - started);
+    this.#publish([{ party, message: request }], [ok(request.id)], seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
+    if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
+    this.#maybeCompact();
+  }
+
   /** Appends the batch's record and fdatasyncs it; returns its seq. */
   #journal(rows: ReturnType<typeof journalRows>): number {
     if (this.#log === undefined) return this.#seq + 1;
@@ -369,6 +417,9 @@ export class Writer {
         return;
       case 'write':
         // Writes are batched by #turn, never sent here.
+        return;
+      case 'apply':
+        await this.#apply(party, message);
         return;
       default:
         assertNever(message);
