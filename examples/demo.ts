@@ -5,9 +5,9 @@
  * Usage: node build/examples/demo.js [catalog-path]
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { Catalog } from 'duckcat';
@@ -51,8 +51,6 @@ function percentiles(latencies: Float64Array): string {
 }
 
 async function writeAndMeasure(path: string): Promise<void> {
-  rmSync(dirname(path), { recursive: true, force: true });
-  mkdirSync(dirname(path), { recursive: true });
   const catalog = await Catalog.open(path);
   const host = await hostConnection();
   await catalog.attach(host.connection);
@@ -104,13 +102,36 @@ async function readBack(path: string): Promise<void> {
   await catalog.close();
 }
 
-const [mode, pathArg] = process.argv[2] === '--read' ? ['read', process.argv[3]] : ['write', process.argv[2]];
-const path = pathArg ?? join(tmpdir(), 'duckcat-demo', 'catalog.duckdb');
-if (mode === 'read') {
-  await readBack(path);
+/**
+ * Where the demo's catalog goes. By default a fresh temporary directory, removed at the
+ * end (the demo made it). A path given on the command line must be in a directory that
+ * does not exist yet or is empty, and is left in place: the demo never deletes what it
+ * did not create.
+ */
+function catalogPath(given: string | undefined): { path: string; ownDir: string | undefined } {
+  if (given === undefined) {
+    const ownDir = mkdtempSync(join(tmpdir(), 'duckcat-demo-'));
+    return { path: join(ownDir, 'catalog.duckdb'), ownDir };
+  }
+  const dir = dirname(resolve(given));
+  if (existsSync(dir) && readdirSync(dir).length > 0) {
+    console.error(`demo: ${dir} is not empty; give a path in a new or empty directory (the demo writes a catalog and its side files there)`);
+    process.exit(2);
+  }
+  mkdirSync(dir, { recursive: true });
+  return { path: resolve(given), ownDir: undefined };
+}
+
+if (process.argv[2] === '--read') {
+  await readBack(process.argv[3]!);
 } else {
-  await writeAndMeasure(path);
-  // A real restart: a fresh process opens the file the first one closed.
-  const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--read', path], { stdio: 'inherit' });
-  process.exitCode = child.status ?? 1;
+  const { path, ownDir } = catalogPath(process.argv[2]);
+  try {
+    await writeAndMeasure(path);
+    // A real restart: a fresh process opens the file the first one closed.
+    const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--read', path], { stdio: 'inherit' });
+    process.exitCode = child.status ?? 1;
+  } finally {
+    if (ownDir !== undefined) rmSync(ownDir, { recursive: true, force: true });
+  }
 }

@@ -13,6 +13,7 @@ import { JournalLog, logBytes } from './journal-log.js';
 import { MarkWriter } from './journal-mark.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import type { StoreLink } from './store-link.js';
+import { debug } from '../shared/debug-log.js';
 
 export interface OpenedCatalog {
   /** The catalog: what every acknowledged write left. */
@@ -58,7 +59,9 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink): Open
   // An empty table that records no position holds nothing a journal batch could be missing.
   if (opened.appliedSeq === null && !opened.hasRows) opened = { ...opened, appliedSeq: 0 };
   if (history === undefined) return fromStore(config, store, undefined);
-  const result = decide(history, opened) === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history, opened.damagedFiles);
+  const path = decide(history, opened);
+  debug('open %s: journal %s (base %s, last batch %d, damage %j), DuckDB at %s%s → from the %s', config.path, history.exists ? 'present' : 'absent', history.base, history.lastSeq, history.damage, opened.appliedSeq, opened.created ? ' (file created)' : '', path);
+  const result = path === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history, opened.damagedFiles);
   if (!config.journal && !config.readOnly) {
     // The journal would go stale: once DuckDB holds everything it has, remove it.
     const target = result.rollingForwardTo;

@@ -5,6 +5,7 @@ import { readLines } from '../shared/socket-lines.js';
 import { removeDeadSocket } from '../shared/socket-probe.js';
 import type { Party } from './parties.js';
 import { bindPrivately, removeLeftoverDirs, type BoundSocket } from './private-bind.js';
+import { debug } from '../shared/debug-log.js';
 
 /**
  * `<file>.sock`: how other processes reach the one owner of a catalog file (DuckDB lets
@@ -62,7 +63,11 @@ export class SocketServer {
       // A peer that hangs up at once (a liveness probe, a crashed client) must cost the
       // writer nothing: socket errors are that peer's problem, never an uncaught exception.
       socket.on('error', () => socket.destroy());
-      socket.once('close', () => onDisconnect(party));
+      debug('socket: a process connected (%d connected)', clients.size);
+      socket.once('close', () => {
+        debug('socket: a process disconnected');
+        onDisconnect(party);
+      });
       readLines(socket, (line) => {
         let message: unknown;
         try {

@@ -21,6 +21,7 @@ import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import { SocketServer } from './socket-server.js';
 import { Store, messageOf, type StoreChanges } from './store.js';
+import { debug } from '../shared/debug-log.js';
 
 const config = workerData as StoreThreadConfig;
 const { path, slots } = config;
@@ -149,6 +150,7 @@ async function commit(changes: StoreChanges, seq: number, rows: number, inlinePo
   if (inlinePosition) raiseMark(seq);
   Atomics.store(slots, Slot.APPLIED_SEQ, seq);
   toJournal({ kind: 'applied', seq, rows, ms: performance.now() - started });
+  debug('DuckDB applied up to batch %d: %d rows, %d ms', seq, rows, Math.round(performance.now() - started));
   if (unrecorded !== undefined && positionTimer === undefined) {
     positionTimer = setTimeout(() => {
       positionTimer = undefined;

@@ -15,6 +15,7 @@ import { toColumns, type OpenedCatalog } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import type { StoreLink } from './store-link.js';
 import { StatsRecorder } from './writer-stats.js';
+import { debug } from '../shared/debug-log.js';
 
 interface Work {
   readonly party: PortParty;
@@ -215,6 +216,7 @@ export class Writer {
     }
     if (seq !== undefined || rows.length === 0) {
       this.#stats.recordBatch(requests.length, plan.replies.filter((reply) => !reply.ok).length, true, performance.now() - started);
+      debug('batch %s: %d ops, %d rows, %d ms', seq ?? '-', requests.length, rows.length, Math.round(performance.now() - started));
     }
     this.#publish(batch, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
     stamp(trace, TraceField.REPLIED);
@@ -319,6 +321,7 @@ export class Writer {
     this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
     if (!this.#lag.full(maxLagRows, maxLagMs)) return;
     this.#lag.countWait();
+    debug('backpressure: DuckDB is %j behind; writes wait', this.#lag.stats());
     this.#store.waitWhile(() => {
       this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
       return this.#lag.full(maxLagRows, maxLagMs);

@@ -16,6 +16,8 @@
 //   node test/soak/soak.mjs --fault-sweep 1-40         strace EIO/SIGKILL at the N-th call, N in range
 //                           --fault-targets a,b        (default: all of FAULT_TARGETS)
 //   Issue 12 items 3 and 4, and descriptors/threads (test/soak/resource-phases.mjs):
+//   node test/soak/soak.mjs --piscina-tasks 1000     piscina, default options, a port per task (issue 12 item 2)
+//                           --piscina-entries N       catalog size for it (default 20000)
 //   node test/soak/soak.mjs --long-paths 30            catalog paths of 90-400 characters: serve, connect, no leftovers
 //   node test/soak/soak.mjs --read-only-holder 20      connect while read-only processes hold the file; kill or close them
 //   node test/soak/soak.mjs --fd-cycles 200            open/close cycles (and cycles / 4 connects): fd and thread counts
@@ -33,6 +35,7 @@ import { formatSummary, runTrials } from '../crash/trial.mjs';
 import { fuzzDefinitions, fuzzNames, fuzzSequences } from '../fuzz/properties.mjs';
 import { journalMutationFuzz, recoveryCrash, socketFuzz, syscallFaultSweep, FAULT_TARGETS } from '../fuzz/reliability.mjs';
 import { fdCycles, longPaths, readOnlyHolder } from './resource-phases.mjs';
+import { piscinaPhase } from './piscina-phase.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -50,6 +53,8 @@ const { values } = parseArgs({
     'fault-sweep': { type: 'string' },
     'fault-targets': { type: 'string' },
     'long-paths': { type: 'string' },
+    'piscina-tasks': { type: 'string' },
+    'piscina-entries': { type: 'string' },
     'read-only-holder': { type: 'string' },
     'fd-cycles': { type: 'string' },
   },
@@ -60,7 +65,7 @@ const count = (text, name) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer, got ${text}`);
   return n;
 };
-const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'long-paths', 'read-only-holder', 'fd-cycles'];
+const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'long-paths', 'read-only-holder', 'fd-cycles', 'piscina-tasks'];
 const anyPhase = phaseFlags.some((flag) => values[flag] !== undefined);
 const trials = values.trials === undefined ? (values.fuzz === undefined && !anyPhase ? 1000 : 0) : count(values.trials, 'trials');
 const fuzz = values.fuzz === undefined ? 0 : count(values.fuzz, 'fuzz');
@@ -158,6 +163,12 @@ if (values['read-only-holder'] !== undefined) {
 if (values['fd-cycles'] !== undefined) {
   const n = count(values['fd-cycles'], 'fd-cycles');
   failed = phaseFailed(await fdCycles({ cycles: n, dir, log: progress(Math.max(1, Math.round(n / 10))) })) || failed;
+}
+
+if (values['piscina-tasks'] !== undefined) {
+  const tasks = count(values['piscina-tasks'], 'piscina-tasks');
+  const entries = values['piscina-entries'] === undefined ? 20_000 : count(values['piscina-entries'], 'piscina-entries');
+  failed = phaseFailed(await piscinaPhase({ tasks, entries, dir, log: (line) => console.log(`[${elapsed()}] ${line}`) })) || failed;
 }
 
 console.log(`${failed ? 'FAILED' : 'ok'} in ${elapsed()}`);
