@@ -125,9 +125,14 @@ describe('Writer, driven without a thread', () => {
   });
 
   it('answers sync after the changes it fences, and forgets a party that leaves before answering stats', async () => {
-    const { writer, owner, client, parties } = rig();
+    const { writer, owner, client, parties, store } = rig();
     const other = client();
     other.postMessage({ kind: 'hello', id: 0 });
+    await writer.turn();
+    // The hello's rows come from the store thread (played here): DuckDB's table as of batch 0.
+    expect(receiveMessageOnPort(store)?.message).toEqual({ kind: 'read-rows' });
+    expect(received(other)).toEqual([]);
+    store.postMessage({ kind: 'rows-now', rows: { names: [], jsons: [], versions: [] }, seq: 0 });
     await writer.turn();
     expect(received(other)).toMatchObject([{ kind: 'hello', seq: 0 }]);
     owner.postMessage({ kind: 'write', id: 1, op: 'define', name: 'k', json: '1' });

@@ -325,6 +325,13 @@ function onMessage(message: JournalToStore): void {
         toJournal({ kind: 'rows', rows, appliedSeq });
       });
       return;
+    case 'read-rows':
+      // Inside the serial queue no apply runs, so the rows are exactly those of APPLIED_SEQ.
+      void serial.run(async () => {
+        const rows = await store!.loadAll();
+        toJournal({ kind: 'rows-now', rows, seq: Atomics.load(slots, Slot.APPLIED_SEQ) });
+      }).catch((error: unknown) => void stop(WorkerState.FAILED, error));
+      return;
     case 'rebuild':
       void serial.run(rebuild);
       return;

@@ -1,17 +1,17 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
+import type { ChangesMessage, Columns, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
-import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
+import { applyRows, journalRows, planBatch, type Versions } from './batch-plan.js';
 import { Faults } from './faults.js';
 import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
 import type { Liveness } from '../shared/liveness.js';
-import { toColumns, type OpenedCatalog } from './open-catalog.js';
+import type { OpenedCatalog } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import type { StoreLink } from './store-link.js';
 import { StatsRecorder } from './writer-stats.js';
@@ -25,6 +25,17 @@ interface Work {
 const YIELD_EVERY_MS = 20;
 
 /**
+ * Journal bytes per byte of the last snapshot before the log is compacted again. A snapshot
+ * rewrites the whole catalog, so a fixed trigger makes bulk loading O(N²) (each rotation of
+ * 4 MiB cost a full snapshot: 86 MB at 300k entries); growing the trigger with the
+ * snapshot keeps its cost per written byte flat in N, and what open reads at most
+ * 1.5x the snapshot.
+ */
+const LOG_PER_SNAPSHOT_BYTE = 0.5;
+/** A prepared next log is zero-filled up to this much; a longer cycle grows it by the megabyte. */
+const MAX_PREPARED_LOG_BYTES = 32 * 1024 * 1024;
+
+/**
  * The journal thread's loop: it sleeps in Atomics.wait on the doorbell, drains every
  * party's port, plans the writes against its index, journals them with one fdatasync and
  * answers — before DuckDB sees them (with `commit: 'journal'`). DuckDB is brought up to
@@ -35,7 +46,14 @@ export class Writer {
   readonly #store: StoreLink;
   readonly #liveness: Liveness;
   readonly #parties: Parties<PortParty>;
-  readonly #index: VersionIndex;
+  readonly #index: Versions;
+  /**
+   * Each journaled batch's changes until DuckDB holds it (and, while a party waits for its
+   * hello, every batch since): a new party gets DuckDB's rows plus these. Bounded by the lag.
+   */
+  #unapplied: Array<{ readonly seq: number; readonly names: readonly string[]; readonly jsons: ReadonlyArray<string | null> }> = [];
+  /** Parties waiting for their hello, served together by one read of DuckDB. */
+  readonly #greeting = new Set<PortParty>();
   readonly #log: JournalLog | undefined;
   readonly #lag: Lag;
   readonly #stats = new StatsRecorder();
@@ -46,6 +64,8 @@ export class Writer {
   #compacting = false;
   /** The store thread has made `<file>.journal.next`. */
   #nextLogReady = false;
+  /** Log bytes at which it is sealed and compacted: see {@link LOG_PER_SNAPSHOT_BYTE}. */
+  #compactAt: number;
   #finished = false;
   #dying = false;
 
@@ -54,11 +74,13 @@ export class Writer {
     this.#store = store;
     this.#liveness = liveness;
     this.#parties = parties;
-    this.#index = opened.index;
+    this.#index = new Map();
+    for (const [name, { version }] of opened.index) this.#index.set(name, version);
     this.#log = opened.log;
     this.#seq = opened.seq;
     this.#lag = new Lag(opened.seq, opened.appliedSeq);
     this.#faults = new Faults(config.faults);
+    this.#compactAt = compactionTrigger(config.compactAfterBytes, config.path);
   }
 
   async run(): Promise<void> {
@@ -94,11 +116,53 @@ export class Writer {
     this.#greet(party);
   }
 
-  /** Every stored row as of the newest batch; the party's changes start after it. */
+  /**
+   * Every stored row as of the newest batch; the party's changes start after it. The rows
+   * come from DuckDB (read on the store thread, off this loop) plus the batches it lacks;
+   * until then the party gets no changes.
+   */
   #greet(party: PortParty): void {
-    party.listen();
-    party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index) });
-    party.wake();
+    if (this.#greeting.size === 0) this.#store.send({ kind: 'read-rows' });
+    this.#greeting.add(party);
+  }
+
+  /** DuckDB's rows as of batch `seq`, brought up to the newest batch: every waiting party's hello. */
+  #greetAll(rows: Columns, seq: number): void {
+    const newer = new Map<string, string | null>();
+    for (const batch of this.#unapplied) {
+      if (batch.seq <= seq) continue;
+      batch.names.forEach((name, i) => newer.set(name, batch.jsons[i] ?? null));
+    }
+    let current: Columns = rows;
+    if (newer.size > 0) {
+      current = { names: [], jsons: [], versions: [] };
+      rows.names.forEach((name, i) => {
+        if (newer.has(name)) return;
+        current.names.push(name);
+        current.jsons.push(rows.jsons[i]!);
+        current.versions.push(rows.versions[i]!);
+      });
+      for (const [name, json] of newer) {
+        if (json === null) continue;
+        current.names.push(name);
+        current.jsons.push(json);
+        current.versions.push(this.#index.get(name)!);
+      }
+    }
+    for (const party of this.#greeting) {
+      party.listen();
+      party.send({ kind: 'hello', seq: this.#seq, rows: current });
+      party.wake();
+    }
+    this.#greeting.clear();
+    this.#forgetApplied(this.#lag.appliedSeq);
+  }
+
+  #forgetApplied(seq: number): void {
+    if (this.#greeting.size > 0) return;
+    let applied = 0;
+    while (applied < this.#unapplied.length && this.#unapplied[applied]!.seq <= seq) applied++;
+    if (applied > 0) this.#unapplied = this.#unapplied.slice(applied);
   }
 
   /**
@@ -208,6 +272,7 @@ export class Writer {
         await this.#faults.maybeTrip('after-commit');
         this.#faults.committed();
         plan.commitTo(this.#index);
+        this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
         if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
       }
     } else {
@@ -278,8 +343,8 @@ export class Writer {
 
   /** Seals a full log and asks for a snapshot that covers it; the sealed file goes once it is written. */
   #maybeCompact(): void {
-    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#config.compactAfterBytes) return;
-    const bytes = logBytes(this.#config.compactAfterBytes);
+    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#compactAt) return;
+    const bytes = this.#preparedLogBytes();
     const sealed = this.#log.seal(this.#nextLogReady, bytes);
     this.#nextLogReady = false;
     this.#compacting = true;
@@ -289,13 +354,18 @@ export class Writer {
 
   /** Asks the store thread for the first prepared log (later ones are asked for at each seal). */
   prepareNextLog(): void {
-    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: logBytes(this.#config.compactAfterBytes) });
+    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: this.#preparedLogBytes() });
+  }
+
+  #preparedLogBytes(): number {
+    return logBytes(Math.min(this.#compactAt, Math.max(this.#config.compactAfterBytes, MAX_PREPARED_LOG_BYTES)));
   }
 
   #onStore(message: StoreToJournal): void {
     switch (message.kind) {
       case 'applied':
         this.#lag.applied(message.seq);
+        this.#forgetApplied(message.seq);
         this.#stats.recordApply(message.rows, message.ms);
         return;
       case 'apply-failed':
@@ -310,14 +380,20 @@ export class Writer {
       }
       case 'snapshotted':
         this.#compacting = false;
-        if (message.error === undefined) this.#dropSegments(message.seq);
+        if (message.error === undefined) {
+          this.#dropSegments(message.seq);
+          this.#compactAt = compactionTrigger(this.#config.compactAfterBytes, this.#config.path);
+        }
         else process.emitWarning(`duckcat: journal snapshot failed, sealed logs kept: ${message.error.message}`, { code: 'DUCKCAT_SNAPSHOT_FAILED' });
         return;
       case 'log-prepared':
         this.#nextLogReady = message.error === undefined;
         return;
       case 'client':
-        this.welcome(new PortParty(message.port, message.reply, false, { remote: true }));
+        this.welcome(new PortParty(message.port, message.reply, false, { remote: true, listening: false }));
+        return;
+      case 'rows-now':
+        this.#greetAll(message.rows, message.seq);
         return;
       default:
         return;
@@ -405,6 +481,17 @@ export class Writer {
     party.send(reply);
     party.wake();
   }
+}
+
+/** When to compact next: `compactAfterBytes`, or more once the snapshot is large (see {@link LOG_PER_SNAPSHOT_BYTE}). */
+function compactionTrigger(compactAfterBytes: number, path: string): number {
+  let snapshotBytes = 0;
+  try {
+    if (path !== ':memory:') snapshotBytes = statSync(journalPaths(path).snapshot).size;
+  } catch {
+    // no snapshot yet
+  }
+  return Math.max(compactAfterBytes, Math.round(snapshotBytes * LOG_PER_SNAPSHOT_BYTE));
 }
 
 function assertNever(message: never): never {
