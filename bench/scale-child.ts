@@ -147,8 +147,8 @@ export async function build(path: string, entries: number, inFlight: number, pro
     duringCompaction: {
       compactions: compactions.windows.length,
       writes: asyncHit.length + syncHit.length,
-      maxAsyncMs: asyncHit.length === 0 ? 0 : Math.max(...asyncHit),
-      maxSyncMs: syncHit.length === 0 ? 0 : Math.max(...syncHit),
+      maxAsyncMs: asyncHit.length === 0 ? 0 : summary(asyncHit).max,
+      maxSyncMs: syncHit.length === 0 ? 0 : summary(syncHit).max,
       p999AsyncMs: summary(asyncHit).p999,
     },
     timeouts,

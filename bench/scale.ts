@@ -20,7 +20,7 @@ import { renderColumns } from './text-table.js';
 const USAGE = `usage: node --expose-gc build/bench/scale.js [options]
   --sizes a,b,...   catalog sizes, with k/M suffixes (default 10k,100k,300k)
   --in-flight N     async defines in flight while building (default 256)
-  --probe-every N   every N-th op is a defineSync, timing one caller's wait (default 500; 0: none)
+  --probe-every N   every N-th op is a defineSync, timing one caller's wait (default 2000; 0: none)
   --opens N         cold opens per size, each in a fresh process (default 3)
   --out DIR         where scale.json goes (default bench/results)`;
 
@@ -28,7 +28,7 @@ const { values } = parseArgs({
   options: {
     sizes: { type: 'string', default: '10k,100k,300k' },
     'in-flight': { type: 'string', default: '256' },
-    'probe-every': { type: 'string', default: '500' },
+    'probe-every': { type: 'string', default: '2000' },
     opens: { type: 'string', default: '3' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -93,6 +93,8 @@ try {
       }
     }
     rows.push({ entries, build, opens: opened, json: parsed });
+    // Each N on its own as it finishes: a 1M step takes minutes.
+    process.stderr.write(`N=${entries}: ${JSON.stringify({ build, opens: opened, json: parsed })}\n`);
     await rm(dir, { recursive: true, force: true });
   }
 

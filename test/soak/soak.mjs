@@ -15,6 +15,8 @@
 //                           --recovery-setup-ops N     acknowledged writes before each (default 3000)
 //   node test/soak/soak.mjs --fault-sweep 1-40         strace EIO/SIGKILL at the N-th call, N in range
 //                           --fault-targets a,b        (default: all of FAULT_TARGETS)
+//   node test/soak/soak.mjs --big-catalog 500          ~500 MB of 8 KB definitions, default options,
+//                           writes timed through compactions (test/soak/big-catalog.mjs)
 //   Each prints its summary as one JSON line (`phase ...`); a phase that finds a lost or
 //   rolled-back write, a refusal where none is allowed, or a broken writer fails the run.
 //
@@ -27,6 +29,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, runTrials } from '../crash/trial.mjs';
 import { fuzzDefinitions, fuzzNames, fuzzSequences } from '../fuzz/properties.mjs';
+import { bigCatalog } from './big-catalog.mjs';
 import { journalMutationFuzz, recoveryCrash, socketFuzz, syscallFaultSweep, FAULT_TARGETS } from '../fuzz/reliability.mjs';
 
 const { values } = parseArgs({
@@ -44,6 +47,7 @@ const { values } = parseArgs({
     'recovery-setup-ops': { type: 'string' },
     'fault-sweep': { type: 'string' },
     'fault-targets': { type: 'string' },
+    'big-catalog': { type: 'string' },
   },
 });
 
@@ -52,7 +56,7 @@ const count = (text, name) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer, got ${text}`);
   return n;
 };
-const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep'];
+const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'big-catalog'];
 const anyPhase = phaseFlags.some((flag) => values[flag] !== undefined);
 const trials = values.trials === undefined ? (values.fuzz === undefined && !anyPhase ? 1000 : 0) : count(values.trials, 'trials');
 const fuzz = values.fuzz === undefined ? 0 : count(values.fuzz, 'fuzz');
@@ -137,6 +141,11 @@ if (values['fault-sweep'] !== undefined) {
   const whens = Array.from({ length: to - from + 1 }, (_, i) => from + i);
   const targets = values['fault-targets']?.split(',') ?? Object.keys(FAULT_TARGETS);
   failed = phaseFailed(await syscallFaultSweep({ dir, whens, targets, seed: seed ?? 7, log: progress(10) })) || failed;
+}
+
+if (values['big-catalog'] !== undefined) {
+  const mb = count(values['big-catalog'], 'big-catalog');
+  failed = phaseFailed(await bigCatalog({ dir, mb, log: (line) => console.log(`[${elapsed()}] ${line}`) })) || failed;
 }
 
 console.log(`${failed ? 'FAILED' : 'ok'} in ${elapsed()}`);
