@@ -357,6 +357,19 @@ export class Writer {
     if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: this.#preparedLogBytes() });
   }
 
+  /**
+   * Sealed logs left by a process that stopped mid-compaction wait for a snapshot that covers
+   * them: ask for it now rather than at the next seal, which with a large catalog may be far
+   * off (and a run of short-lived processes would pile them up meanwhile).
+   */
+  compactLeftovers(): void {
+    if (this.#log === undefined || this.#compacting) return;
+    const newest = listSegments(this.#config.path).at(-1);
+    if (newest === undefined) return;
+    this.#compacting = true;
+    this.#store.send({ kind: 'snapshot', atLeast: Math.min(newest.lastSeq, this.#seq) });
+  }
+
   #preparedLogBytes(): number {
     return logBytes(Math.min(this.#compactAt, Math.max(this.#config.compactAfterBytes, MAX_PREPARED_LOG_BYTES)));
   }
