@@ -11,7 +11,7 @@ import { journalPaths, listSegments, syncDirectory } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
 import type { Liveness } from '../shared/liveness.js';
-import type { OpenedCatalog } from './open-catalog.js';
+import { toColumns, type OpenedCatalog } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import type { StoreLink } from './store-link.js';
 import { StatsRecorder } from './writer-stats.js';
@@ -54,6 +54,11 @@ export class Writer {
   #unapplied: Array<{ readonly seq: number; readonly names: readonly string[]; readonly jsons: ReadonlyArray<string | null> }> = [];
   /** Parties waiting for their hello, served together by one read of DuckDB. */
   readonly #greeting = new Set<PortParty>();
+  /**
+   * A read-only catalog's rows, for hellos: nothing is ever written, and DuckDB may lack
+   * journaled batches it cannot be given (no roll-forward without write access).
+   */
+  readonly #readOnlyRows: Columns | undefined;
   readonly #log: JournalLog | undefined;
   readonly #lag: Lag;
   readonly #stats = new StatsRecorder();
@@ -76,6 +81,7 @@ export class Writer {
     this.#parties = parties;
     this.#index = new Map();
     for (const [name, { version }] of opened.index) this.#index.set(name, version);
+    this.#readOnlyRows = config.readOnly ? toColumns(opened.index) : undefined;
     this.#log = opened.log;
     this.#seq = opened.seq;
     this.#lag = new Lag(opened.seq, opened.appliedSeq);
@@ -122,6 +128,12 @@ export class Writer {
    * until then the party gets no changes.
    */
   #greet(party: PortParty): void {
+    if (this.#readOnlyRows !== undefined) {
+      party.listen();
+      party.send({ kind: 'hello', seq: this.#seq, rows: this.#readOnlyRows });
+      party.wake();
+      return;
+    }
     if (this.#greeting.size === 0) this.#store.send({ kind: 'read-rows' });
     this.#greeting.add(party);
   }
