@@ -150,12 +150,15 @@ describe('Writer, driven without a thread', () => {
   });
 
   it("a new party's hello is DuckDB's rows plus every batch DuckDB lacks, and no changes come before it", async () => {
-    const { writer, owner, client, store } = rig();
+    const { writer, owner, parties, store } = rig();
     owner.postMessage({ kind: 'write', id: 1, op: 'define', name: 'a', json: '1' });
     await writer.turn();
     owner.postMessage({ kind: 'write', id: 2, op: 'define', name: 'b', json: '2' });
     await writer.turn();
-    const other = client();
+    // A port handed out by catalog.port(): it listens once it has its hello.
+    const channel = new MessageChannel();
+    parties.add(new PortParty(channel.port2, createReplySlot(), false, { listening: false }));
+    const other = channel.port1;
     other.postMessage({ kind: 'hello', id: 0 });
     await writer.turn();
     expect(receiveMessageOnPort(store)).toBeDefined();
