@@ -139,7 +139,8 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
   const journalMB = filesMB(path, (rest) => rest.startsWith('.journal'));
   const snapshotMB = filesMB(path, (rest) => rest === '.snapshot');
   const rssEnd = process.memoryUsage().rss;
-  const stats = await catalog.stats();
+  // A poisoned catalog (a TIMEOUT above) rethrows its error from stats(); close() still works.
+  const stats = await catalog.stats().catch(() => undefined);
   await catalog.close();
   const fileMB = filesMB(path, (rest) => rest === '' || rest === '.wal');
 
@@ -169,7 +170,8 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
     compactionsDuringSync,
     longestCompactionMs: Math.round(Math.max(0, ...watcher.windows.map(([from, to]) => to - from))),
     timeouts,
-    backpressureWaits: stats.lag?.backpressureWaits,
+    backpressureWaits: stats?.lag?.backpressureWaits ?? null,
+    applies: stats?.applies ?? null,
     rssMB: { before: Math.round(rssBefore / 2 ** 20), afterFill: Math.round(rssAfterFill / 2 ** 20), end: Math.round(rssEnd / 2 ** 20) },
     filesMB: { duckdb: fileMB, journalEnd: journalMB, journalMax: maxJournalMB, snapshot: snapshotMB },
     failures,
