@@ -2,7 +2,8 @@ import { readFileSync, statfsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { cpus, freemem, platform, release, totalmem } from 'node:os';
 import { version as duckdbEngineVersion } from '@duckdb/node-api';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requirePeer } from './peer-require.js';
 
 /** The conditions a result was measured under; a figure without them means little. */
 export interface Environment {
@@ -37,7 +38,8 @@ function filesystemOf(dir: string): string {
 }
 
 function sqliteVersion(): string {
-  const db = new Database(':memory:');
+  const Sqlite = requirePeer('better-sqlite3') as typeof Database;
+  const db = new Sqlite(':memory:');
   try {
     return String(db.prepare('SELECT sqlite_version()').pluck().get());
   } finally {
@@ -49,7 +51,7 @@ function sqliteVersion(): string {
 function packageVersion(specifier: string): string {
   try {
     // Some packages do not export ./package.json, so read the file next to the entry point.
-    const entry = require.resolve(specifier);
+    const entry = (specifier === '@duckdb/node-api' ? require : requirePeer).resolve(specifier);
     const marker = `node_modules/${specifier}/`;
     const root = entry.slice(0, entry.lastIndexOf(marker) + marker.length);
     const json: unknown = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));

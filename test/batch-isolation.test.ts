@@ -24,14 +24,40 @@ describe("a group commit with one row DuckDB refuses (commit: 'duckdb')", () => 
       'ok',
     ]);
     expect(cat.entries()).toEqual([['a', 1], ['b', 4], ['keep', 3]]);
+    // Exact counts, so a replay counted twice shows. Batches: 'keep', the refused batch of
+    // four, and its four one-op replays. Failed: the batch of four and the bad op's replay.
+    // Each op counts once, in its replay: 'keep' plus the four.
     const stats = await cat.stats();
-    // Failed: the batch of four, then the bad op's own replay. Each op counts once, in its replay.
-    expect(stats.failedBatches).toBe(2);
-    expect(stats.ops).toBe(5);
+    expect({
+      batches: stats.batches,
+      commits: stats.commits,
+      failedBatches: stats.failedBatches,
+      ops: stats.ops,
+      refusedOps: stats.refusedOps,
+      rejectedRequests: stats.rejectedRequests,
+    }).toEqual({ batches: 6, commits: 4, failedBatches: 2, ops: 5, refusedOps: 0, rejectedRequests: 0 });
+    expect(stats.meanBatchSize).toBeCloseTo(5 / 6);
     await cat.close();
     const reopened = await Catalog.open(path, { commit: 'duckdb' });
     expect(reopened.entries()).toEqual([['a', 1], ['b', 4], ['keep', 3]]);
     await reopened.close();
+  });
+});
+
+describe("stats of a refused batch (commit: 'duckdb')", () => {
+  // The refused batch counts 0 ops (the replays count them) but its real size.
+  it('reports the refused batch of four as the largest batch', async () => {
+    const path = tempCatalogPath();
+    await createCheckedTable(path);
+    const cat = await Catalog.open(path, { commit: 'duckdb' });
+    try {
+      await Promise.allSettled([cat.define('a', 1), cat.define('much-too-long-name', 2), cat.define('b', 3), cat.define('c', 4)]);
+      const stats = await cat.stats();
+      expect(stats.failedBatches).toBe(2);
+      expect(stats.largestBatch).toBe(4);
+    } finally {
+      await cat.close();
+    }
   });
 });
 

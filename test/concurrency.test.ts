@@ -1,7 +1,8 @@
 import { Catalog, CatalogError } from 'duckcat';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFailed } from 'vitest';
 import { readTable } from './helpers/read-table.js';
+import { seededRandom } from './helpers/seeded-random.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 // 10 s in CI; DUCKCAT_SOAK_SECONDS=60 for the long run the issue asks for.
@@ -9,6 +10,11 @@ const SECONDS = Number(process.env.DUCKCAT_SOAK_SECONDS ?? 10);
 const ASYNC_WRITERS = 8;
 const SHARED_NAMES = Array.from({ length: 12 }, (_, i) => `shared_${i}`);
 const OWN_NAMES_PER_WRITER = 6;
+// Seeded: DUCKCAT_CONCURRENCY_SEED=<n> picks another stream of ops and names; a failure
+// prints the seed. The interleaving of the writers still depends on timing.
+const SEED = Number(process.env.DUCKCAT_CONCURRENCY_SEED ?? 20261129);
+if (!Number.isSafeInteger(SEED)) throw new TypeError('DUCKCAT_CONCURRENCY_SEED must be an integer');
+const random = seededRandom(SEED);
 
 type Op = 'define' | 'replace' | 'drop';
 type Outcome = 'ok' | 'ERR_CATALOG_EXISTS' | 'ERR_CATALOG_NOT_FOUND';
@@ -31,16 +37,17 @@ interface Counters {
 }
 
 function pick<T>(list: readonly T[]): T {
-  return list[Math.floor(Math.random() * list.length)]!;
+  return list[Math.floor(random() * list.length)]!;
 }
 
 function pickOp(): Op {
-  const r = Math.random();
+  const r = random();
   return r < 0.4 ? 'define' : r < 0.8 ? 'replace' : 'drop';
 }
 
 describe('concurrent writers', () => {
   it(`keeps map, table and reopened catalog equal to the acknowledged results with ${ASYNC_WRITERS} async writers and 1 sync writer`, { timeout: SECONDS * 1000 + 60_000 }, async () => {
+    onTestFailed(() => console.log(`concurrency: failed with DUCKCAT_CONCURRENCY_SEED=${SEED}`));
     const path = tempCatalogPath();
     const cat = await Catalog.open(path);
     const calls: Call[] = [];
@@ -71,16 +78,16 @@ describe('concurrent writers', () => {
       const writer = `async${id}`;
       const own = Array.from({ length: OWN_NAMES_PER_WRITER }, (_, i) => `${writer}_${i}`);
       while (performance.now() < deadline && counters.errors.length === 0) {
-        const name = Math.random() < 0.5 ? pick(SHARED_NAMES) : pick(own);
+        const name = random() < 0.5 ? pick(SHARED_NAMES) : pick(own);
         const op = pickOp();
         const call = issue(writer, op, name);
-        const run = op === 'define' ? cat.define(name, call.value) : op === 'replace' ? cat.replace(name, call.value) : cat.drop(name);
+        const run = op === 'define' ? cat.define(name, call.value!) : op === 'replace' ? cat.replace(name, call.value!) : cat.drop(name);
         await run.then(() => settle(call), (error: unknown) => settle(call, error));
         if (call.outcome === 'ERR_CATALOG_EXISTS') {
           // Lost a race on an overlapping name: retry as an upsert.
           counters.retries++;
           const retry = issue(writer, 'replace', name);
-          await cat.replace(name, retry.value).then(() => settle(retry), (error: unknown) => settle(retry, error));
+          await cat.replace(name, retry.value!).then(() => settle(retry), (error: unknown) => settle(retry, error));
         } else if (call.outcome === 'ERR_CATALOG_NOT_FOUND') {
           counters.refusals++;
         }
@@ -91,12 +98,12 @@ describe('concurrent writers', () => {
       const writer = 'sync';
       const own = Array.from({ length: OWN_NAMES_PER_WRITER }, (_, i) => `${writer}_${i}`);
       while (performance.now() < deadline && counters.errors.length === 0) {
-        const name = Math.random() < 0.5 ? pick(SHARED_NAMES) : pick(own);
+        const name = random() < 0.5 ? pick(SHARED_NAMES) : pick(own);
         const op = pickOp();
         const call = issue(writer, op, name);
         try {
-          if (op === 'define') cat.defineSync(name, call.value);
-          else if (op === 'replace') cat.replaceSync(name, call.value);
+          if (op === 'define') cat.defineSync(name, call.value!);
+          else if (op === 'replace') cat.replaceSync(name, call.value!);
           else cat.dropSync(name);
           settle(call);
         } catch (error) {
@@ -106,7 +113,7 @@ describe('concurrent writers', () => {
           counters.retries++;
           const retry = issue(writer, 'replace', name);
           try {
-            cat.replaceSync(name, retry.value);
+            cat.replaceSync(name, retry.value!);
             settle(retry);
           } catch (error) {
             settle(retry, error);
@@ -148,7 +155,7 @@ describe('concurrent writers', () => {
 
     const found = table.count;
     console.log(
-      `concurrency (${SECONDS} s, ${ASYNC_WRITERS} async + 1 sync writer): writes ${counters.writes}, ` +
+      `concurrency (${SECONDS} s, ${ASYNC_WRITERS} async + 1 sync writer, seed ${SEED}): writes ${counters.writes}, ` +
         `retries ${counters.retries}, refusals (drop of a name another writer dropped) ${counters.refusals}, ` +
         `errors ${counters.errors.length}, calls ${calls.length}, expected ${model.size} == found ${found}`,
     );

@@ -1,5 +1,6 @@
 import { Catalog, CatalogClient, CatalogClosedError, type CatalogOptions } from 'duckcat';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnFixture, waitForLine } from './helpers/child.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 // Issue 13, defect 3: `client.define()` then `client.close()` lost the write (the outbox
@@ -107,6 +108,38 @@ describe('after the owner closes', () => {
     expect(() => client.defineSync('y', 1)).toThrow(CatalogClosedError);
     expect(await outcome(client.sync())).toBe('ERR_CATALOG_CLOSED');
     await client.close();
+  });
+});
+
+describe('a RemoteCatalog when its owner goes away', () => {
+  it('the owner closes: its close() does not wait for connected processes, and every remote call then throws ERR_CATALOG_CLOSED', async () => {
+    const cat = await Catalog.open(tempCatalogPath(), { timeoutMs: 10_000 });
+    const remote = await Catalog.connect(cat.path);
+    remote.defineSync('r', 1);
+    const started = performance.now();
+    await cat.close();
+    // Was timeoutMs + more: an open connection kept the store thread alive until it was stopped.
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await expect.poll(() => remote.connected).toBe(false);
+    expect(() => remote.get('r')).toThrow(CatalogClosedError);
+    expect(() => remote.defineSync('s', 1)).toThrow(CatalogClosedError);
+    expect(await outcome(remote.sync())).toBe('ERR_CATALOG_CLOSED');
+    await remote.close();
+  });
+
+  it('the owner is killed: reads keep serving the last state, connected says so, writes and sync() throw ERR_CATALOG_WRITER_EXITED', async () => {
+    const path = tempCatalogPath();
+    const owner = spawnFixture('own-catalog.mjs', [path]);
+    await waitForLine(owner, /^owning \d+/);
+    const remote = await Catalog.connect(path);
+    remote.defineSync('before-the-kill', 1);
+    owner.kill('SIGKILL');
+    await expect.poll(() => remote.connected, { timeout: 10_000 }).toBe(false);
+    expect(remote.get('before-the-kill')).toBe(1);
+    expect(remote.has('owner')).toBe(true);
+    expect(() => remote.defineSync('after', 1)).toThrow(expect.objectContaining({ code: 'ERR_CATALOG_WRITER_EXITED' }));
+    expect(await outcome(remote.sync())).toBe('ERR_CATALOG_WRITER_EXITED');
+    await remote.close();
   });
 });
 

@@ -1,10 +1,13 @@
 import { Catalog, CatalogError, type CatalogOptions } from 'duckcat';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { existsSync, lstatSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { entryMap, sorted } from './helpers/ack-writer.js';
-import { deleteDuckdbFile, fileBytes, journalFiles, readFrames, readSnapshotFile, sealedSegments } from './helpers/journal-bytes.js';
-import { COMPACT_AFTER } from './helpers/reopen.js';
+import { spawnFixture, waitForLine } from './helpers/child.js';
+import { copyDirectory, deleteDuckdbFile, fileBytes, flipBit, journalFiles, readFrames, readRecords, readSnapshotFile, sealedSegments } from './helpers/journal-bytes.js';
+import { COMPACT_AFTER, reopenTwice } from './helpers/reopen.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 // Found by the journal mutation fuzz (test/reliability-journal-mutation.test.ts): with the
@@ -103,28 +106,215 @@ describe('a damaged journal with the DuckDB file gone', () => {
   });
 });
 
-describe('known gap: the end of the live log erased while the DuckDB file is gone', () => {
-  // The README's limit names a damaged *last* record; a zeroed block (or a truncation)
-  // at the end of the live log takes every record in it, and a journal whose newest
-  // records are gone reads exactly like one with a torn tail: open rebuilds the older
-  // catalog as of the snapshot, with recovery `file-missing` and no error. Nothing on disk
-  // says more batches existed (the log has no header naming the seq it continues from).
-  // `it.fails`: this passes while the gap exists and fails once open refuses or recovers.
-  it.fails('zeroing the first 4 KiB of the live log yields the model or ERR_CATALOG_CORRUPT', async () => {
+describe('the end of the journal lost (zeroed, cut, a sealed log removed)', () => {
+  // Once a gap: a journal whose newest records are gone reads exactly like one with a torn
+  // tail, so with the DuckDB file gone open rebuilt the older catalog as of the snapshot,
+  // with no error. `<file>.journal.mark` (raised off the callers' path each time DuckDB
+  // records its position) now says how far the journal reached: a journal that ends below
+  // it lost acknowledged writes, and open takes them from DuckDB or refuses.
+  const losses: ReadonlyArray<readonly [string, (path: string) => void]> = [
+    ['zeroing the blocks that hold the live log\'s records', zeroLogHead],
+    ['truncating the live log to nothing', (path) => truncateSync(`${path}.journal`, 0)],
+    ['truncating the live log after its first record', (path) => truncateSync(`${path}.journal`, readFrames(`${path}.journal`).frames[0]!.end)],
+    ['removing the newest sealed log', (path) => rmSync(sealByHand(path))],
+    [
+      // The mark keeps two copies in different sectors: one lost copy still says how far the journal reached.
+      'zeroing the live log\'s records and the first copy of the mark',
+      (path) => {
+        zeroLogHead(path);
+        const mark = readFileSync(`${path}.journal.mark`);
+        mark.fill(0, 0, 512);
+        writeFileSync(`${path}.journal.mark`, mark);
+      },
+    ],
+  ];
+
+  for (const [what, lose] of losses) {
+    it(`${what}, with the DuckDB file gone, yields the model or ERR_CATALOG_CORRUPT, never an older catalog`, async () => {
+      const path = tempCatalogPath();
+      const model = await catalogWithSnapshotAndLog(path);
+      lose(path);
+      deleteDuckdbFile(path);
+      const before = fileBytes(path, journalFiles(path));
+      for (let open = 0; open < 2; open++) {
+        const outcome = await openEntries(path);
+        if (outcome instanceof Map) expect(sorted(outcome), `open ${open}`).toEqual(sorted(model));
+        else {
+          expect(outcome.code).toBe('ERR_CATALOG_CORRUPT');
+          expectSameFiles(path, before);
+        }
+      }
+    });
+
+    it(`${what}, with the DuckDB file healthy, opens the model (the journal rebuilt from the file), twice`, async () => {
+      const path = tempCatalogPath();
+      const model = await catalogWithSnapshotAndLog(path);
+      lose(path);
+      const recovery = await reopenTwice(path, model);
+      expect(recovery?.kind).toBe('journal-damaged');
+    });
+  }
+
+  it('zeroing the live log after a kill -9, with the DuckDB file gone: the model or ERR_CATALOG_CORRUPT; with it healthy: the model, twice', async () => {
     const path = tempCatalogPath();
-    const model = await catalogWithSnapshotAndLog(path);
-    const log = `${path}.journal`;
-    const used = readFrames(log).validEnd;
-    expect(used).toBeLessThanOrEqual(4096);
-    const data = readFileSync(log);
-    data.fill(0, 0, 4096);
-    writeFileSync(log, data);
+    const count = 40;
+    const child = spawnFixture('write-and-wait.mjs', [path, String(count)]);
+    try {
+      await waitForLine(child, /^acked /);
+      // The mark follows DuckDB's recorded position (off the callers' path): wait until it
+      // covers every acknowledged batch, then kill.
+      for (let waited = 0; (readMarkSeq(path) ?? 0) < count; waited += 20) {
+        if (waited > 20_000) throw new Error(`the mark stayed at ${readMarkSeq(path)}`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'close');
+    }
+    const model: Model = new Map(Array.from({ length: count }, (_, i) => [`wal_view${i}`, { base: 'orders', i }]));
+    const healthy = `${path}.healthy`;
+    const zeroLog = () => writeFileSync(`${path}.journal`, Buffer.alloc(statSync(`${path}.journal`).size));
+    zeroLog();
+    copyDirectory(dirname(path), healthy);
     deleteDuckdbFile(path);
     const outcome = await openEntries(path);
     if (outcome instanceof Map) expect(sorted(outcome)).toEqual(sorted(model));
     else expect(outcome.code).toBe('ERR_CATALOG_CORRUPT');
+    await reopenTwice(join(healthy, basename(path)), model);
   });
 });
+
+describe('the journal mark as a side file', () => {
+  it('is never written through a symlink planted in its place', async () => {
+    const path = tempCatalogPath();
+    const victim = `${dirname(path)}/victim.txt`;
+    writeFileSync(victim, 'keep me');
+    symlinkSync(victim, `${path}.journal.mark`);
+    const cat = await Catalog.open(path);
+    for (let i = 0; i < 5; i++) cat.defineSync(`v${i}`, i);
+    await cat.checkpoint();
+    await cat.close();
+    expect(readFileSync(victim, 'utf8')).toBe('keep me');
+    expect(lstatSync(`${path}.journal.mark`).isSymbolicLink()).toBe(true);
+  });
+
+  it('is created mode 0600 and holds the newest batch after a close', async () => {
+    const path = tempCatalogPath();
+    const cat = await Catalog.open(path);
+    for (let i = 0; i < 7; i++) cat.defineSync(`v${i}`, i);
+    await cat.close();
+    expect(statSync(`${path}.journal.mark`).mode & 0o777).toBe(0o600);
+    expect(readMarkSeq(path)).toBe(7);
+  });
+});
+
+describe('acceptDataLoss: opening the newest readable state on purpose', () => {
+  it('the refusal leaves every file byte-identical; with the option the snapshot state opens as data-lost, then reopens twice with no recovery', async () => {
+    const path = tempCatalogPath();
+    await catalogWithSnapshotAndLog(path);
+    const readable = readSnapshotFile(path)!.rows;
+    zeroLogHead(path);
+    deleteDuckdbFile(path);
+    const before = fileBytes(path, journalFiles(path));
+    let refusal: unknown;
+    try {
+      await Catalog.open(path);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(refusal).toBeInstanceOf(CatalogError);
+    expect((refusal as CatalogError).code).toBe('ERR_CATALOG_CORRUPT');
+    expect((refusal as Error).message).toMatch(/acceptDataLoss/);
+    expectSameFiles(path, before);
+
+    const cat = await Catalog.open(path, { acceptDataLoss: true });
+    expect(cat.recovery?.kind).toBe('data-lost');
+    expect(cat.recovery?.reason).toMatch(/batches \d+–\d+ are lost/);
+    // Every damaged file kept aside, renamed, with its bytes.
+    expect(cat.recovery!.damagedFiles.length).toBeGreaterThan(0);
+    for (const [name, bytes] of before) {
+      const aside = cat.recovery!.damagedFiles.find((file) => basename(file).startsWith(`${name}.damaged-`));
+      expect(aside, name).toBeDefined();
+      expect(readFileSync(aside!).equals(bytes), name).toBe(true);
+    }
+    expect(sorted(entryMap(cat.entries()))).toEqual(sorted(readable));
+    cat.defineSync('after', 1);
+    await cat.close();
+    readable.set('after', 1);
+    expect(await reopenTwice(path, readable)).toBeUndefined();
+    deleteDuckdbFile(path);
+    expect(await reopenTwice(path, readable)).toMatchObject({ kind: 'file-missing' });
+  });
+
+  it('a bit flipped mid-log with the DuckDB file gone: the snapshot and the batches before the damage', async () => {
+    const path = tempCatalogPath();
+    const model = await catalogWithSnapshotAndLog(path);
+    const log = `${path}.journal`;
+    const snapshot = readSnapshotFile(path)!;
+    // The log may still hold batches the snapshot covers: damage the second one after it.
+    const after = readRecords(log).records.filter((record) => record.json.seq > snapshot.seq);
+    expect(after.length).toBeGreaterThanOrEqual(3);
+    const damaged = after[1]!;
+    const expected = snapshot.rows;
+    for (const [name, json] of (after[0]!.json.rows ?? []) as Array<[string, string | null, number]>) {
+      if (json === null) expected.delete(name);
+      else expected.set(name, JSON.parse(json));
+    }
+    flipBit(log, damaged.payloadStart + 3, 2);
+    deleteDuckdbFile(path);
+    await expect(Catalog.open(path)).rejects.toMatchObject({ code: 'ERR_CATALOG_CORRUPT' });
+    const cat = await Catalog.open(path, { acceptDataLoss: true });
+    expect(cat.recovery?.kind).toBe('data-lost');
+    const entries = entryMap(cat.entries());
+    await cat.close();
+    expect(sorted(entries)).toEqual(sorted(expected));
+    expect(entries.size).toBeLessThan(model.size);
+    expect(await reopenTwice(path, expected)).toBeUndefined();
+  });
+
+  it('is refused unless a boolean', async () => {
+    await expect(Catalog.open(tempCatalogPath(), { acceptDataLoss: 'yes' } as unknown as CatalogOptions)).rejects.toMatchObject({ code: 'ERR_CATALOG_INVALID' });
+  });
+});
+
+/** Zeroes the 4 KiB blocks of the live log that hold its records (a lost write-back of them). */
+function zeroLogHead(path: string): void {
+  const log = `${path}.journal`;
+  const blocks = Math.ceil(readFrames(log).validEnd / 4096) * 4096;
+  const data = readFileSync(log);
+  data.fill(0, 0, blocks);
+  writeFileSync(log, data);
+}
+
+/**
+ * Seals the live log as the journal thread does (renamed to `<file>.journal.<lastSeq>`, a
+ * fresh zero-filled log in its place), as a crash before the snapshot covering it would
+ * leave it. Returns the sealed file.
+ */
+function sealByHand(path: string): string {
+  const log = `${path}.journal`;
+  const { records } = readRecords(log);
+  const sealed = `${log}.${String(records.at(-1)!.json.seq).padStart(12, '0')}`;
+  renameSync(log, sealed);
+  writeFileSync(log, Buffer.alloc(64 * 1024));
+  return sealed;
+}
+
+function expectSameFiles(path: string, before: ReadonlyMap<string, Buffer>): void {
+  // Compared as bytes (a deep equality over 1 MiB buffers takes seconds).
+  const after = fileBytes(path, journalFiles(path));
+  expect([...after.keys()]).toEqual([...before.keys()]);
+  for (const [name, bytes] of before) expect(after.get(name)!.equals(bytes), name).toBe(true);
+}
+
+/** The seq `<file>.journal.mark` holds (its first copy: magic, u64 LE seq, crc32), or undefined. */
+function readMarkSeq(path: string): number | undefined {
+  const file = `${path}.journal.mark`;
+  if (!existsSync(file)) return undefined;
+  const data = readFileSync(file);
+  if (data.length < 20 || data.toString('latin1', 0, 8) !== 'dcmark01' || crc32(data.subarray(0, 16)) !== data.readUInt32LE(16)) return undefined;
+  return Number(data.readBigUInt64LE(8));
+}
 
 describe('a damaged snapshot with an empty live log and the DuckDB file gone', () => {
   // Found as a flake of recovery-invariants' "a damaged snapshot is rebuilt from DuckDB ...

@@ -8,6 +8,7 @@ import { deleteJournal, journalFiles, readRecords, readSnapshotFile, sealedSegme
 import { APPLY_DELAY, COMPACT_AFTER, HELD_BEHIND, HELD_BEHIND_WRITER, expectCleanRun, reopenTwice, verifyAfterKill } from './helpers/reopen.js';
 import { seededRandom } from './helpers/seeded-random.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
+import type { JsonValue } from 'duckcat';
 
 // Journal-first commits: a write is acknowledged once its record is fdatasync'ed in
 // <file>.journal; DuckDB is brought up to date behind it. These tests hold DuckDB behind on
@@ -16,7 +17,7 @@ import { tempCatalogPath } from './helpers/temp-catalog.js';
 
 type Model = Map<string, unknown>;
 
-function makeValue(random: () => number, name: string, step: number, padMax: number): Record<string, unknown> {
+function makeValue(random: () => number, name: string, step: number, padMax: number): JsonValue {
   const length = Math.floor(random() * padMax);
   return { name, step, nested: { list: [step, String(step), step % 2 === 0] }, pad: 'x'.repeat(length) };
 }

@@ -46,8 +46,18 @@ describe('persistence across processes', () => {
     const result = await runFixture('write-then-exit.mjs', [path, 'exit-busy', '200'], 20_000);
     expect(result.signal).toBeNull();
     expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split('\n');
+    const atExit = JSON.parse(lines.at(-1)!) as { inFlight: number; settled: string[] };
+    // exit() ran with one write acknowledged and the rest issued but not answered yet.
+    expect(atExit.settled).toHaveLength(1);
+    expect(atExit.inFlight).toBe(199);
     const names = (await readInChild(path)).map(([name]) => name);
     expect(names).toContain('acked');
+    // Acknowledged before the exit, so durable; of the rest, whatever landed is a prefix
+    // (one writer commits them in issue order).
+    expect(names).toEqual(expect.arrayContaining(atExit.settled));
+    const busy = names.filter((name) => name.startsWith('busy')).map((name) => Number(name.slice(4)));
+    expect(busy.sort((a, b) => a - b)).toEqual(Array.from({ length: busy.length }, (_, i) => i));
   });
 
   it('removes its owner file on close', async () => {

@@ -14,7 +14,7 @@ import { tempDir } from './helpers/temp-catalog.js';
 const seed = process.env.DUCKCAT_FUZZ_SEED === undefined ? Math.floor(Math.random() * 2 ** 31) : Number(process.env.DUCKCAT_FUZZ_SEED);
 
 describe('journal mutation fuzz', () => {
-  it('a mutated journal never costs an acknowledged write, and never yields a partial catalog', { timeout: 60_000 }, async () => {
+  it('a mutated journal never costs an acknowledged write, and never yields a partial catalog', { timeout: 180_000 }, async () => {
     const summary = await journalMutationFuzz({ runs: 14, ops: 48, dir: tempDir(), seed });
     console.log(`journal mutation fuzz (seed ${seed}): ${JSON.stringify(summary)}`);
     expect(summary.failures).toEqual([]);

@@ -79,6 +79,6 @@ describe('cat.check(connection, name)', () => {
   });
 
   it('throws for a view that does not exist', async () => {
-    await expect(check('ghost')).rejects.toMatchObject({ code: 'ERR_CATALOG_NOT_FOUND' });
+    await expect(check('ghost')).rejects.toMatchObject({ code: 'ERR_CATALOG_NOT_FOUND', name: 'CatalogNotFoundError', definitionName: 'ghost' });
   });
 });

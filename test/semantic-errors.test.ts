@@ -5,7 +5,7 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Catalog, CatalogError, validateSemanticView } from 'duckcat';
+import { Catalog, CatalogError, CatalogInvalidError, validateSemanticView } from 'duckcat';
 import { closeMemoryHost, openMemoryHost } from './helpers/memory-host.js';
 
 describe('errors of the generated SQL', () => {
@@ -51,6 +51,8 @@ describe('errors of the generated SQL', () => {
   it('names the metric whose column does not exist, with DuckDB error as cause', async () => {
     const error = await failure('sales', { dimensions: ['region'], metrics: ['revenue', 'profit'] });
     expect(error.code).toBe('ERR_CATALOG_INVALID');
+    // The class the code stands for, like every other duckcat error.
+    expect(error).toBeInstanceOf(CatalogInvalidError);
     expect(error.field).toBe('definition.metrics[1]');
     expect(error.message).toMatch(/^semantic view "sales": metric "profit" fails in DuckDB: .*profit/);
     expect((error.cause as Error).message).toMatch(/profit/);
@@ -60,7 +62,7 @@ describe('errors of the generated SQL', () => {
     const error = await failure('sales', { dimensions: ['country'], metrics: ['revenue'] });
     expect(error.field).toBe('definition.dimensions[1]');
     expect(error.message).toMatch(/dimension "country" fails in DuckDB: .*missing_customers/);
-    expect((await cat.query(connection, 'sales', { dimensions: ['region'], metrics: ['revenue'] })).map((r) => ({ ...r }))).toEqual([{ region: 'EU', revenue: 10n }]);
+    expect((await cat.query(connection, 'sales', { dimensions: ['region'], metrics: ['revenue'] })).map((r) => ({ ...r }))).toEqual([{ region: 'EU', revenue: 10 }]);
   });
 
   it('names a filter and a where condition', async () => {

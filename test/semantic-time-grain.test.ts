@@ -105,7 +105,9 @@ describe('time granularity through cat.query, against hand-written SQL', () => {
 
   afterAll(() => closeMemoryHost({ cat, host, connection }));
 
-  const rows = async (sql: string) => (await connection.runAndReadAll(sql)).getRowObjectsJS();
+  // cat.query returns counts and integer sums as numbers (its `bigint` default); DuckDB's reader gives bigint.
+  const rows = async (sql: string) =>
+    (await connection.runAndReadAll(sql)).getRowObjectsJS().map((row) => Object.fromEntries(Object.entries(row).map(([key, value]) => [key, typeof value === 'bigint' ? Number(value) : value])));
   const plain = (list: readonly object[]) => list.map((row) => ({ ...row }));
 
   it.each(TIME_GRAINS)('revenue by ordered_at__%s and by ordered_on at that grain', async (grain) => {

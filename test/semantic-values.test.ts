@@ -34,10 +34,23 @@ describe("values: 'exact'", () => {
   afterAll(() => closeMemoryHost({ cat, host, connection }));
 
   it('keeps a DECIMAL sum exact: 1234567890123456.79, where the JS number rounds it', async () => {
-    const [js] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'] });
+    const [js] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'], bigint: 'bigint' });
     expect(js!.total).toBe(1234567890123456.8);
-    const [exact] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'], values: 'exact' });
+    const [exact] = await cat.query(connection, 'payments', { metrics: ['total', 'largest'], values: 'exact', bigint: 'bigint' });
     expect({ ...exact }).toEqual({ total: '1234567890123456.79', largest: 170141183460469231731687303715884105727n });
+  });
+
+  it('returns 64/128-bit integers as numbers by default, refuses one a number cannot hold, and gives text or bigint on request', async () => {
+    await expect(cat.query(connection, 'payments', { metrics: ['largest'] })).rejects.toMatchObject({
+      code: 'ERR_CATALOG_INVALID',
+      field: 'bigint',
+      message: expect.stringContaining('column "largest" holds 170141183460469231731687303715884105727'),
+    });
+    const [text] = await cat.query(connection, 'payments', { metrics: ['largest'], bigint: 'string' });
+    expect(text!.largest).toBe('170141183460469231731687303715884105727');
+    const rows = await cat.query(connection, 'payments', { metrics: ['total'] });
+    expect(() => JSON.stringify(rows)).not.toThrow();
+    await expect(cat.query(connection, 'payments', { metrics: ['total'], bigint: 'int64' as never })).rejects.toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'bigint' });
   });
 
   it('keeps TIMESTAMPs one microsecond apart distinct', async () => {

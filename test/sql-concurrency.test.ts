@@ -23,6 +23,9 @@ interface Report {
 }
 
 const POOL_WAIT_MS = 500;
+// Must match test/fixtures/sql-concurrency.mjs: the writer's deadline.
+const TIMEOUT_MS = 10_000;
+const DEFAULT_POOL = 4;
 // A hang fails the test: the child is killed long before vitest's own timeout.
 const KILL_AFTER_MS = 45_000;
 
@@ -57,32 +60,30 @@ describe("concurrent host queries calling the DDL functions (commit: 'duckdb')",
   it.each([1, 4, 8, 16])('N = %i: every call completes when UV_THREADPOOL_SIZE is N + 1', async (n) => {
     const report = await run(n, n + 1);
     expect(report.hostAnswer).toBe(42);
-    for (const phase of report.phases) {
-      expect(phase, phase.phase).toMatchObject({ completed: n, failed: 0, usableAfter: true });
-      expect(phase.wallMs).toBeLessThan(5_000);
-    }
+    for (const phase of report.phases) expect(phase, phase.phase).toMatchObject({ completed: n, failed: 0, usableAfter: true });
   });
 
   // With the default pool of 4: define never needs the pool (the writer's appender flushes
   // on its own thread), so it always completes. replace/drop commit with UPDATE/DELETE
-  // statements that need a pool thread: from N = 4 on, a caller fails fast with
-  // ERR_CATALOG_TIMEOUT naming the threadpool, the catalog stays usable, nothing hangs.
-  it.each([1, 4, 8, 16])('N = %i on the default pool: completes or fails fast with ERR_CATALOG_TIMEOUT, never hangs', async (n) => {
+  // statements that need a pool thread. The README's split: N - UV_THREADPOOL_SIZE + 1
+  // callers fail fast with ERR_CATALOG_TIMEOUT naming the threadpool (each frees its pool
+  // thread for a queued host query, until one is left for the writer), the other
+  // UV_THREADPOOL_SIZE - 1 complete; the catalog stays usable, nothing hangs.
+  it.each([1, 4, 8, 16])('N = %i on the default pool: max(0, N - 3) callers fail fast with ERR_CATALOG_TIMEOUT, the rest complete', async (n) => {
     const report = await run(n, undefined);
     expect(report.hostAnswer).toBe(42);
     const [define, ...others] = report.phases;
-    expect(define).toMatchObject({ phase: 'define', completed: n, failed: 0 });
+    expect(define).toMatchObject({ phase: 'define', completed: n, failed: 0, usableAfter: true });
+    const failing = Math.max(0, n - DEFAULT_POOL + 1);
+    expect(others.map((phase) => phase.phase)).toEqual(['replace', 'drop']);
     for (const phase of others) {
-      expect(phase.completed + phase.failed).toBe(n);
-      expect(phase.usableAfter).toBe(true);
-      if (n < 4) expect(phase.failed).toBe(0);
-      if (phase.failed === 0) continue;
+      expect(phase, phase.phase).toMatchObject({ completed: n - failing, failed: failing, usableAfter: true });
+      if (failing === 0) continue;
       expect(phase.codes).toEqual(['ERR_CATALOG_TIMEOUT']);
       expect(phase.firstError).toMatch(/ERR_CATALOG_TIMEOUT: libuv threadpool exhausted: .*UV_THREADPOOL_SIZE 4/);
-      // The first starved caller waits poolWaitMs; each later one only a short grace.
-      expect(phase.wallMs).toBeLessThan(POOL_WAIT_MS + n * 50 + 2_000);
-      // Failing a starved caller frees its pool thread: the calls after it get through.
-      expect(phase.completed).toBeGreaterThanOrEqual(1);
+      // The pool guard ended them, not the writer's deadline (which would also have
+      // poisoned the catalog: usableAfter above).
+      expect(phase.maxMs).toBeLessThan(TIMEOUT_MS);
     }
   });
 });
@@ -92,14 +93,15 @@ describe.skipIf(process.platform === 'win32')('PoolGuard', () => {
     const result = await runFixture('sql-pool-guard.mjs', [join(tempDir(), 'fifo')], 20_000);
     expect(result.stderr).toBe('');
     const out = JSON.parse(result.stdout) as Record<string, { ok: boolean; ms: number; code?: string; message?: string }>;
+    // Outcomes and their order, not wall-clock bounds (the fixture's poolWaitMs is 200).
     expect(out.healthy).toMatchObject({ ok: true });
-    expect(out.healthy!.ms).toBeLessThan(100);
     expect(out.starved).toMatchObject({ ok: false, code: 'ERR_CATALOG_TIMEOUT' });
-    expect(out.starved!.ms).toBeGreaterThanOrEqual(190);
-    expect(out.starved!.ms).toBeLessThan(1_000);
     expect(out.starved!.message).toMatch(/libuv threadpool exhausted/);
+    // It waited out poolWaitMs before giving up (a lower bound the guard's deadline ensures).
+    expect(out.starved!.ms).toBeGreaterThanOrEqual(200);
+    // The next caller is failed on the stalled probe's grace, not after another poolWaitMs.
     expect(out.starvedAgain).toMatchObject({ ok: false, code: 'ERR_CATALOG_TIMEOUT' });
-    expect(out.starvedAgain!.ms).toBeLessThan(190);
+    expect(out.starvedAgain!.ms).toBeLessThan(out.starved!.ms);
     expect(out.recovered).toMatchObject({ ok: true });
   });
 });

@@ -1,9 +1,11 @@
 import { Catalog, CatalogClient } from 'duckcat';
 import { once } from 'node:events';
+import { setImmediate } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from './helpers/child.js';
+import { seededRandom } from './helpers/seeded-random.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 import { runAckWriter, sorted } from './helpers/ack-writer.js';
 import { HELD_BEHIND_WRITER } from './helpers/reopen.js';
@@ -58,24 +60,60 @@ describe('CatalogClient in another thread', () => {
     const cat = await openCatalog();
     const keys = 16;
     const writers = 8;
-    const acked = new Int32Array(new SharedArrayBuffer(keys * Int32Array.BYTES_PER_ELEMENT));
+    // Keys past `keys` are the owner thread's own: it writes them while the pool runs, and
+    // the pool reads them (and the owner reads the pool's), each checked against `acked`.
+    const ownerKeys = 4;
+    const acked = new Int32Array(new SharedArrayBuffer((keys + ownerKeys) * Int32Array.BYTES_PER_ELEMENT));
     const pool = new Piscina({ filename: fixture('pool-task.mjs'), minThreads: 4, maxThreads: 4 });
+    const owner = { writes: 0, reads: 0, stale: [] as unknown[], interleaved: 0 };
+    const poolWrites = () => {
+      let sum = 0;
+      for (let key = 0; key < keys; key++) sum += Atomics.load(acked, key);
+      return sum;
+    };
     try {
-      const tasks = Array.from({ length: writers }, (_, owner) => {
-        const port = cat.port();
-        return pool.run({ port, acked, keys, writers, owner, iterations: 150, seed: owner + 1 }, { transferList: [port] }) as Promise<{
-          writes: number;
-          reads: number;
-          stale: unknown[];
-        }>;
-      });
-      // The owner thread reads and writes meanwhile too.
-      const results = await Promise.all(tasks);
+      const random = seededRandom(99);
+      let done = false;
+      const tasks = Promise.all(
+        Array.from({ length: writers }, (_, writer) => {
+          const port = cat.port();
+          return pool.run({ port, acked, keys, writers, owner: writer, iterations: 150, seed: writer + 1 }, { transferList: [port] }) as Promise<{
+            writes: number;
+            reads: number;
+            stale: unknown[];
+          }>;
+        }),
+      ).finally(() => (done = true));
+      // The owner thread reads and writes meanwhile too, yielding between calls so the
+      // pool's replies get through.
+      while (!done) {
+        const key = Math.floor(random() * (keys + ownerKeys));
+        if (key >= keys) {
+          const value = Atomics.load(acked, key) + 1;
+          const before = poolWrites();
+          cat.replaceSync(`key${key}`, { value });
+          Atomics.store(acked, key, value);
+          owner.writes++;
+          // A write with pool writes acknowledged both before and after it.
+          if (before > 0 && !done) owner.interleaved++;
+        } else {
+          const mustSee = Atomics.load(acked, key);
+          const value = (cat.get(`key${key}`) as { value: number } | undefined)?.value ?? 0;
+          if (value < mustSee) owner.stale.push({ key, value, mustSee });
+          owner.reads++;
+        }
+        await setImmediate();
+      }
+      const results = await tasks;
       const stale = results.flatMap((r) => r.stale);
       expect(stale).toEqual([]);
+      expect(owner.stale).toEqual([]);
       const writes = results.reduce((sum, r) => sum + r.writes, 0);
       expect(writes).toBeGreaterThan(300);
-      for (let key = 0; key < keys; key++) {
+      expect(owner.reads).toBeGreaterThan(0);
+      expect(owner.writes).toBeGreaterThan(0);
+      expect(owner.interleaved).toBeGreaterThan(0);
+      for (let key = 0; key < keys + ownerKeys; key++) {
         const stored = cat.get(`key${key}`) as { value: number } | undefined;
         expect(stored?.value ?? 0).toBe(Atomics.load(acked, key));
       }

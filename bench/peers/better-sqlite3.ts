@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { requirePeer } from '../peer-require.js';
 import { jsonFor, nameFor } from '../payload.js';
 import type { WriteTarget } from '../write-target.js';
 
@@ -16,7 +17,8 @@ export function betterSqlite3(synchronous: 'FULL' | 'NORMAL'): WriteTarget {
     durable: synchronous === 'FULL',
     concurrency: 1,
     async setup(dir) {
-      db = new Database(join(dir, `sqlite-${synchronous.toLowerCase()}.db`));
+      const Sqlite = requirePeer('better-sqlite3') as typeof Database;
+      db = new Sqlite(join(dir, `sqlite-${synchronous.toLowerCase()}.db`));
       db.pragma('journal_mode = WAL');
       db.pragma(`synchronous = ${synchronous}`);
       db.exec('CREATE TABLE t(name TEXT PRIMARY KEY, definition TEXT NOT NULL, version INTEGER NOT NULL, updated_at TEXT NOT NULL)');

@@ -1,19 +1,26 @@
 import { join } from 'node:path';
-import type { RootDatabase } from 'lmdb';
+import { requirePeer } from '../peer-require.js';
 import { jsonFor, nameFor } from '../payload.js';
 import type { WriteTarget } from '../write-target.js';
 
 /**
- * Loads lmdb on first use rather than at import, so that where the package is missing (it
- * is a dev dependency with a native binary) only the lmdb rows fail and the rest still run.
+ * Loads lmdb on first use rather than at import, so that where the package is missing (a
+ * bench peer with a native binary) only the lmdb rows fail and the rest still run.
  * Default options on purpose: on Linux that is `overlappingSync` without `separateFlushed`,
  * under which a `put` promise resolves only after its transaction's fdatasync (lmdb-js
  * README, "put"), and `putSync` fdatasyncs on the calling thread before it returns. strace
  * shows both orders. So both rows are durable, like every duckcat row.
  */
-async function openStore(dir: string): Promise<RootDatabase<string, string>> {
-  const { open } = await import('lmdb');
-  return open<string, string>({ path: join(dir, 'lmdb'), encoding: 'string' });
+async function openStore(dir: string): Promise<LmdbStore> {
+  const { open } = requirePeer('lmdb') as { open(options: { path: string; encoding: 'string' }): LmdbStore };
+  return open({ path: join(dir, 'lmdb'), encoding: 'string' });
+}
+
+/** The part of lmdb-js's RootDatabase the benchmark uses (lmdb lives in bench/peer-deps). */
+interface LmdbStore {
+  put(key: string, value: string): Promise<boolean>;
+  putSync(key: string, value: string): boolean;
+  close(): Promise<void>;
 }
 
 /**
@@ -22,7 +29,7 @@ async function openStore(dir: string): Promise<RootDatabase<string, string>> {
  * commit duckcat's `define xN` rows are measured against.
  */
 export function lmdbAwaitPut(callers: number): WriteTarget {
-  let db: RootDatabase<string, string> | undefined;
+  let db: LmdbStore | undefined;
   return {
     label: `lmdb-js await put x${callers}`,
     durable: true,
@@ -47,7 +54,7 @@ export function lmdbAwaitPut(callers: number): WriteTarget {
  * writes; that cost is what this row shows.
  */
 export function lmdbPutSync(): WriteTarget {
-  let db: RootDatabase<string, string> | undefined;
+  let db: LmdbStore | undefined;
   return {
     label: 'lmdb-js putSync',
     durable: true,

@@ -3,7 +3,7 @@ import { WriteOp, type WriteRequest, type WriterStats } from '../shared/protocol
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { DefinitionMap } from './definition-map.js';
-import type { ReadonlyJson } from './frozen-json.js';
+import type { JsonCompatible, ReadonlyJson } from './frozen-json.js';
 import type { PortLink } from './port-link.js';
 
 export interface ViewLimits {
@@ -130,7 +130,8 @@ export abstract class CatalogView {
    * Stores a new definition and returns once it is durably committed (WAL and journal
    * fdatasync'ed). Blocks the calling thread for the commit, at most `timeoutMs`.
    * @param name Non-empty string, at most `maxNameBytes` UTF-8 bytes, no NUL.
-   * @param definition Any JSON value (plain objects, arrays, strings, finite numbers, booleans, null).
+   * @param definition Any JSON value (plain objects, arrays, strings, finite numbers, booleans,
+   *   null); a type that is not JSON does not compile (see {@link JsonCompatible}).
    * @throws {CatalogExistsError} ERR_CATALOG_EXISTS if `name` is already defined.
    * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for a bad name or definition (nothing changes).
    * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the writer does not answer in time.
@@ -139,12 +140,12 @@ export abstract class CatalogView {
    * @throws {CatalogReadOnlyError} ERR_CATALOG_READ_ONLY on a read-only catalog.
    * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close.
    */
-  defineSync(name: string, definition: unknown): void {
+  defineSync<T>(name: string, definition: T & JsonCompatible<T>): void {
     this.#writeSync(WriteOp.DEFINE, name, definition);
   }
 
   /** Like {@link defineSync} but overwrites an existing definition (upsert). Never ERR_CATALOG_EXISTS. */
-  replaceSync(name: string, definition: unknown): void {
+  replaceSync<T>(name: string, definition: T & JsonCompatible<T>): void {
     this.#writeSync(WriteOp.REPLACE, name, definition);
   }
 
@@ -158,12 +159,12 @@ export abstract class CatalogView {
   }
 
   /** Async twin of {@link defineSync}: resolves once committed; never blocks the thread. */
-  define(name: string, definition: unknown): Promise<void> {
+  define<T>(name: string, definition: T & JsonCompatible<T>): Promise<void> {
     return this.#writeAsync(WriteOp.DEFINE, name, definition);
   }
 
   /** Async twin of {@link replaceSync}. */
-  replace(name: string, definition: unknown): Promise<void> {
+  replace<T>(name: string, definition: T & JsonCompatible<T>): Promise<void> {
     return this.#writeAsync(WriteOp.REPLACE, name, definition);
   }
 

@@ -1,6 +1,7 @@
-import { resolve as resolvePath } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
-import { CatalogInvalidError } from '../shared/errors.js';
+import { CatalogInvalidError, CatalogStorageError } from '../shared/errors.js';
 import { resolveOptions, type CatalogOptions, type ConnectOptions, type ResolvedOptions } from '../shared/options.js';
 import type { RecoveryReport } from '../shared/protocol.js';
 import { fromWireError } from '../shared/wire-error.js';
@@ -71,7 +72,7 @@ export class Catalog extends CatalogView {
     if (path !== undefined && (typeof path !== 'string' || path.length === 0 || path.includes('\u0000'))) {
       throw new CatalogInvalidError('path', 'must be a non-empty string without NUL characters, or omitted for :memory:');
     }
-    const absolute = path === undefined || path === MEMORY ? MEMORY : resolvePath(path);
+    const absolute = path === undefined || path === MEMORY ? MEMORY : checkedFilePath(path);
     const lock = absolute === MEMORY ? undefined : OwnerLock.acquire(absolute, resolved.readOnly);
     const map = new DefinitionMap();
     try {
@@ -95,6 +96,9 @@ export class Catalog extends CatalogView {
    * kept current by the owner's change stream. If the owner exits, calls fail with
    * ERR_CATALOG_WRITER_EXITED.
    * @throws {CatalogWriterExitedError} when no process serves the file.
+   * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
+   *   when nobody serves it because a process holds it `readOnly`: wait for that process
+   *   to close it, or open it `readOnly` too.
    */
   static connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
     return RemoteCatalog.connect(path, options);
@@ -178,4 +182,27 @@ export class Catalog extends CatalogView {
   check(connection: DuckDBConnection, name: string): Promise<SemanticViewCheck> {
     return checkSemanticView(this, connection, name);
   }
+}
+
+/** A URL scheme (`file:`, `s3://`, `md:`): two letters or more, so a Windows drive is not one. */
+const URL_SCHEME = /^[a-z][a-z0-9+.-]+:/i;
+
+/**
+ * The absolute path of a catalog file whose directory exists.
+ * @throws {CatalogInvalidError} for a URL or a path whose directory is missing (not a raw ENOENT).
+ */
+function checkedFilePath(path: string): string {
+  if (URL_SCHEME.test(path)) throw new CatalogInvalidError('path', `must be a file path; URLs (file:, s3://, …) are not supported, got ${JSON.stringify(path.slice(0, 80))}`);
+  const absolute = resolvePath(path);
+  const directory = dirname(absolute);
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(directory).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    // Missing is reported below; anything else (EACCES on a parent, ELOOP) is the file system's answer.
+    if (code !== 'ENOENT' && code !== 'ENOTDIR') throw new CatalogStorageError(`cannot reach the directory of ${absolute}: ${(error as Error).message}`, { cause: error });
+  }
+  if (!isDirectory) throw new CatalogInvalidError('path', `its directory ${directory} does not exist (duckcat creates the file, not its directory)`);
+  return absolute;
 }

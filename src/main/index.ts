@@ -4,7 +4,7 @@ export { RemoteCatalog } from './remote/remote-catalog.js';
 export type { CatalogView, HandleState } from './catalog-view.js';
 export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';
-export type { JsonValue, ReadonlyJson } from './frozen-json.js';
+export type { JsonCompatible, JsonValue, ReadonlyJson } from './frozen-json.js';
 export type { LagStats, RecoveryReport, WriterStats } from '../shared/protocol.js';
 export {
   CatalogError,
@@ -20,12 +20,13 @@ export {
   CatalogCorruptError,
   ErrorCode,
 } from '../shared/errors.js';
-export type { CatalogErrorCode } from '../shared/errors.js';
+export type { CatalogErrorCode, LockHolder } from '../shared/errors.js';
 export {
   SEMANTIC_VIEW_KIND,
   Aggregation,
   JoinType,
   validateSemanticView,
+  semanticView,
   parseSemanticView,
 } from '../shared/semantic-view.js';
 export type {

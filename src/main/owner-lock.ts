@@ -1,7 +1,8 @@
-import { openSync, closeSync, writeSync, readFileSync, readdirSync, realpathSync, renameSync, rmSync, unlinkSync, linkSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, unlinkSync, linkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { threadId } from 'node:worker_threads';
-import { CatalogLockedError } from '../shared/errors.js';
+import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
+import { isLive, isThisProcess, readHolder, writeOwnRecord, type Holder } from './process-identity.js';
+import { addReaderMarker, liveReaders, removeReaderMarker } from './reader-markers.js';
 
 /**
  * A `<file>.owner` file naming the pid that owns a catalog file. DuckDB's own lock keeps
@@ -12,7 +13,7 @@ import { CatalogLockedError } from '../shared/errors.js';
  */
 export class OwnerLock {
   // Read-only opens of this thread, by catalog path. Each path with readers here also has a
-  // `<file>.reader-<pid>-<threadId>` marker, so a read-write open from any thread of this
+  // reader marker (reader-markers.ts), so a read-write open from any thread of this
   // process (a second DuckDB instance on the file) is refused.
   static readonly #readersHere = new Map<string, number>();
   readonly #lockPath: string;
@@ -31,6 +32,8 @@ export class OwnerLock {
     // Keyed by the real file: a symlink to an open catalog is the same catalog.
     const catalogPath = realCatalogPath(givenPath);
     const lockPath = `${catalogPath}.owner`;
+    // Looking also clears the markers of read-only processes that died without closing.
+    const readers = liveReaders(catalogPath);
     if (readOnly) {
       // Readers share a file with each other but never with a writer of this process.
       if (isThisProcess(readHolder(lockPath))) throw OwnerLock.#ownedHere(catalogPath);
@@ -40,23 +43,22 @@ export class OwnerLock {
       reader.#readerOf = catalogPath;
       const count = (OwnerLock.#readersHere.get(catalogPath) ?? 0) + 1;
       OwnerLock.#readersHere.set(catalogPath, count);
-      if (count === 1) {
-        try {
-          writeExclusive(readerMarker(catalogPath), `${process.pid}\n`);
-        } catch {
-          // a read-only directory: no other thread can have it open read-write either
-        }
-      }
+      if (count === 1) addReaderMarker(catalogPath);
       return reader;
     }
-    if (hasReadersInThisProcess(catalogPath)) throw OwnerLock.#ownedHere(catalogPath);
+    if (readers.some(isThisProcess)) throw OwnerLock.#ownedHere(catalogPath);
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         // 'wx': created here, never through a link planted in its place.
-        writeExclusive(lockPath, OWNER_RECORD);
+        writeOwnRecord(lockPath);
         return new OwnerLock(lockPath);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        // A permission problem is not a lock and not damage: say which file and why.
+        if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+          throw new CatalogStorageError(`cannot open catalog: this process may not create ${lockPath} (${code === 'EROFS' ? 'the file system is read-only' : 'permission denied'}, ${code}); nothing was changed`, { cause: error });
+        }
+        if (code !== 'EEXIST') throw error;
       }
       const holder = readHolder(lockPath);
       if (isThisProcess(holder)) throw OwnerLock.#ownedHere(catalogPath);
@@ -90,7 +92,7 @@ export class OwnerLock {
     try {
       // DuckDB gave us the file: whatever is in the owner file's place is stale.
       rmSync(this.#lockPath, { force: true });
-      writeExclusive(this.#lockPath, OWNER_RECORD);
+      writeOwnRecord(this.#lockPath);
       this.#held = true;
     } catch {
       // the owner file is advisory; DuckDB's lock still protects other processes
@@ -104,7 +106,7 @@ export class OwnerLock {
         OwnerLock.#readersHere.set(this.#readerOf, left);
       } else {
         OwnerLock.#readersHere.delete(this.#readerOf);
-        rmSync(readerMarker(this.#readerOf), { force: true });
+        removeReaderMarker(this.#readerOf);
       }
       this.#readerOf = undefined;
     }
@@ -118,21 +120,11 @@ export class OwnerLock {
   }
 }
 
-/** This process's incarnation: its pid and, where /proc tells it, its start time. */
-const OWN_START = startTimeOf(process.pid);
-const OWNER_RECORD = `${process.pid} ${OWN_START ?? ''}\n`;
-
-interface Holder {
-  readonly pid: number;
-  /** Start time of the holder process (clock ticks since boot), when it was recorded. */
-  readonly start: string | undefined;
-}
-
 /**
  * The real path of a catalog file: through symlinks, so two names for one file share one
  * owner file. A file that does not exist yet is named by its directory's real path.
  */
-function realCatalogPath(path: string): string {
+export function realCatalogPath(path: string): string {
   try {
     return realpathSync(path);
   } catch {
@@ -142,51 +134,6 @@ function realCatalogPath(path: string): string {
       return path;
     }
   }
-}
-
-function readerMarker(catalogPath: string): string {
-  return `${catalogPath}.reader-${process.pid}-${threadId}`;
-}
-
-/** Markers of this pid: some thread here has the file open read-only. Others' are stale or foreign. */
-function hasReadersInThisProcess(catalogPath: string): boolean {
-  const prefix = `${basename(catalogPath)}.reader-${process.pid}-`;
-  try {
-    return readdirSync(dirname(catalogPath)).some((entry) => entry.startsWith(prefix));
-  } catch {
-    return false;
-  }
-}
-
-function readHolder(lockPath: string): Holder | undefined {
-  try {
-    const [pidText, start] = readFileSync(lockPath, 'utf8').trim().split(' ');
-    const pid = Number.parseInt(pidText ?? '', 10);
-    return Number.isSafeInteger(pid) && pid > 0 ? { pid, start: start === '' ? undefined : start } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Whether the holder is this very process. The same pid with another start time is an
- * earlier incarnation (a container's PID 1 restarted after a kill): stale, taken over.
- */
-function isThisProcess(holder: Holder | undefined): boolean {
-  if (holder?.pid !== process.pid) return false;
-  return holder.start === undefined || OWN_START === undefined || holder.start === OWN_START;
-}
-
-/** Whether the holder still runs: its pid is alive and, when known, started when recorded. */
-function isLive(holder: Holder): boolean {
-  if (holder.pid === process.pid) return isThisProcess(holder);
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  const start = holder.start === undefined ? undefined : startTimeOf(holder.pid);
-  return start === undefined || start === holder.start;
 }
 
 /**
@@ -210,24 +157,4 @@ function takeOverStale(lockPath: string, judged: Holder | undefined, attempt: nu
     }
   }
   rmSync(moved, { force: true });
-}
-
-function writeExclusive(file: string, text: string): void {
-  const fd = openSync(file, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A process's start time from /proc (Linux), or undefined where it cannot be read. */
-function startTimeOf(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Field 22; the command name (field 2) may hold spaces, so count after its closing paren.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
 }

@@ -216,6 +216,7 @@ function startThreads(
     path,
     readOnly: options.readOnly,
     journal: options.journal && !memory,
+    acceptDataLoss: options.acceptDataLoss,
     ackAfter,
     maxLagRows: options.maxLagRows,
     maxLagMs: options.maxLagMs,
@@ -237,6 +238,7 @@ function startThreads(
     port: between.port2,
     applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 2)) : 0),
     applyAtRows: options.applyDelayMs === undefined ? Math.max(1, Math.floor(options.maxLagRows / 2)) : Number.MAX_SAFE_INTEGER,
+    markJournal: options.journal && !memory && !options.readOnly,
   };
   // execArgv: [] — the threads run compiled JavaScript of their own; the parent's flags
   // (--input-type, loaders, --eval) are not theirs.

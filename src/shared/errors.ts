@@ -53,8 +53,9 @@ export class CatalogExistsError extends CatalogError {
 export class CatalogNotFoundError extends CatalogError {
   declare readonly code: 'ERR_CATALOG_NOT_FOUND';
   readonly definitionName: string;
-  constructor(definitionName: string) {
-    super(ErrorCode.NOT_FOUND, `definition "${preview(definitionName)}" does not exist`);
+  /** @param message replaces the default `definition "<name>" does not exist` text. */
+  constructor(definitionName: string, message?: string) {
+    super(ErrorCode.NOT_FOUND, message ?? `definition "${preview(definitionName)}" does not exist`);
     this.definitionName = definitionName;
   }
 }
@@ -63,8 +64,9 @@ export class CatalogNotFoundError extends CatalogError {
 export class CatalogInvalidError extends CatalogError {
   declare readonly code: 'ERR_CATALOG_INVALID';
   readonly field: string;
-  constructor(field: string, reason: string) {
-    super(ErrorCode.INVALID, `invalid ${field}: ${reason}`);
+  /** @param options.message replaces the default `invalid <field>: <reason>` text. */
+  constructor(field: string, reason: string, options?: { readonly cause?: unknown; readonly message?: string }) {
+    super(ErrorCode.INVALID, options?.message ?? `invalid ${field}: ${reason}`, options?.cause === undefined ? undefined : { cause: options.cause });
     this.field = field;
   }
 }
@@ -93,19 +95,32 @@ export class CatalogTimeoutError extends CatalogError {
   }
 }
 
-/** The catalog file is held by another owner. `pid` is that owner's process id when known. */
+/** Who holds a locked catalog file, when duckcat can tell. */
+export interface LockHolder {
+  readonly pid: number;
+  /** True when the holder has the file open `readOnly`: it serves no other process, so `Catalog.connect` cannot reach a writer. */
+  readonly readOnly: boolean;
+}
+
+/**
+ * The catalog file is held by another owner. `pid` is that owner's process id when known;
+ * `holder` says more when known (from `Catalog.connect`: a process holding it read-only).
+ */
 export class CatalogLockedError extends CatalogError {
   declare readonly code: 'ERR_CATALOG_LOCKED';
   readonly path: string;
   readonly pid: number | undefined;
-  constructor(path: string, pid: number | undefined, message?: string, options?: { cause?: unknown }) {
+  readonly holder: LockHolder | undefined;
+  constructor(path: string, pid: number | undefined, message?: string, options?: { cause?: unknown; holder?: LockHolder }) {
+    const { holder, ...errorOptions } = options ?? {};
     super(
       ErrorCode.LOCKED,
       message ?? `catalog file ${path} is locked by another process${pid === undefined ? '' : ` (PID ${pid})`}`,
-      options,
+      errorOptions,
     );
     this.path = path;
     this.pid = pid;
+    this.holder = holder;
   }
 }
 

@@ -54,6 +54,17 @@ export interface CatalogOptions {
    */
   commit?: 'journal' | 'duckdb';
   /**
+   * Open even when acknowledged writes are unreadable (where `open` would throw
+   * ERR_CATALOG_CORRUPT): the catalog opens as the newest consistent state the readable
+   * files give (the journal's snapshot and its unbroken run of batches, or DuckDB's rows and
+   * the readable batches after them, whichever reaches further). Every damaged file is
+   * renamed aside (never deleted), DuckDB is made equal to that state, a fresh journal is
+   * started, and `catalog.recovery` reports `'data-lost'` with the batches lost. Use it
+   * only after the refusal's message has been read and the files kept.
+   * @default false
+   */
+  acceptDataLoss?: boolean;
+  /**
    * With `commit: 'journal'`: most rows DuckDB may be behind the journal. Past it, new
    * writes wait for DuckDB to catch up (backpressure) instead of growing memory and replay time.
    * @default 10000
@@ -105,6 +116,7 @@ export const DEFAULT_OPTIONS: Readonly<Required<CatalogOptions>> = Object.freeze
   duckdbThreads: 1,
   journal: true,
   commit: 'journal',
+  acceptDataLoss: false,
   maxLagRows: 10_000,
   maxLagMs: 2_000,
 });
@@ -161,7 +173,7 @@ export function resolveOptions(options: unknown, allowed: readonly string[] = Ob
   for (const key of TIMERS) {
     if ((resolved[key] as number) > MAX_TIMER_MS) throw new CatalogInvalidError(`options.${key}`, `must be at most ${MAX_TIMER_MS} ms, got ${String(resolved[key])}`);
   }
-  for (const key of ['readOnly', 'journal'] as const) {
+  for (const key of ['readOnly', 'journal', 'acceptDataLoss'] as const) {
     if (given[key] === undefined) continue;
     if (typeof given[key] !== 'boolean') throw new CatalogInvalidError(`options.${key}`, 'must be a boolean');
     resolved[key] = given[key];

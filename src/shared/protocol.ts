@@ -184,9 +184,10 @@ export interface RecoveryReport {
    * normal state after a crash), `file-behind` (DuckDB lost committed batches, e.g. its
    * WAL), `file-missing`, `file-damaged` (renamed aside, rebuilt from the journal),
    * `journal-damaged` (the journal lost records DuckDB still held; it was rebuilt from the
-   * file and the damaged one kept aside).
+   * file and the damaged one kept aside), `data-lost` (acknowledged writes were unreadable
+   * and `acceptDataLoss` opened the newest readable state; the reason names the batches lost).
    */
-  readonly kind: 'rolled-forward' | 'file-behind' | 'file-missing' | 'file-damaged' | 'journal-damaged';
+  readonly kind: 'rolled-forward' | 'file-behind' | 'file-missing' | 'file-damaged' | 'journal-damaged' | 'data-lost';
   /** Why recovery ran, in words. */
   readonly reason: string;
   /** Damaged files renamed aside (kept, never deleted). */
@@ -274,7 +275,15 @@ export interface RepliesMessage {
   readonly replies: readonly Reply[];
 }
 
-export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage;
+/**
+ * The owner closed the catalog: the last message every party gets. A process's link tells
+ * its handle so (ERR_CATALOG_CLOSED from then on), which a dropped connection could not.
+ */
+export interface OwnerClosedMessage {
+  readonly kind: 'owner-closed';
+}
+
+export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage | OwnerClosedMessage;
 
 /** When a write is acknowledged. */
 export type AckPoint =
@@ -292,6 +301,8 @@ export interface JournalThreadConfig {
   readonly readOnly: boolean;
   /** Keep `<file>.journal*` (false: roll an existing one forward into DuckDB, then remove it). */
   readonly journal: boolean;
+  /** Open the newest readable state where acknowledged writes are unreadable (the option). */
+  readonly acceptDataLoss: boolean;
   readonly ackAfter: AckPoint;
   readonly maxLagRows: number;
   readonly maxLagMs: number;
@@ -325,6 +336,8 @@ export interface StoreThreadConfig {
   readonly applyWindowMs: number;
   /** Apply at once, without waiting out the window, when this many rows are waiting. */
   readonly applyAtRows: number;
+  /** Keep `<file>.journal.mark` (a persistent catalog with a journal, writable). */
+  readonly markJournal: boolean;
 }
 
 /** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */

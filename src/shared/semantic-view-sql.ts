@@ -37,12 +37,19 @@ export interface SemanticViewQuery {
    * How `cat.query` returns values: `'js'` as `@duckdb/node-api` JS values (DECIMAL as a
    * number, TIMESTAMP as a millisecond `Date`), `'exact'` with DECIMAL and TIMESTAMP values
    * as their exact DuckDB text (`'1234567890123456.79'`, `'2024-01-01 00:00:00.000001'`).
-   * Integers are `bigint` either way. Ignored by the SQL text. @default 'js'
+   * Ignored by the SQL text. @default 'js'
    */
   readonly values?: 'js' | 'exact';
+  /**
+   * How `cat.query` returns 64- and 128-bit integers (BIGINT, HUGEINT, UBIGINT, … — `count`
+   * and `sum` of integers are among them): `'number'` (rows survive `JSON.stringify`; a value
+   * beyond ±2^53 − 1 is refused with ERR_CATALOG_INVALID, never rounded), `'string'` (exact
+   * decimal text) or `'bigint'`. Ignored by the SQL text. @default 'number'
+   */
+  readonly bigint?: 'number' | 'string' | 'bigint';
 }
 
-const QUERY_KEYS = ['dimensions', 'metrics', 'where', 'order', 'limit', 'offset', 'values'] as const;
+const QUERY_KEYS = ['dimensions', 'metrics', 'where', 'order', 'limit', 'offset', 'values', 'bigint'] as const;
 const QUERY_MISSPELLINGS: Readonly<Record<string, string>> = {
   dimension: 'dimensions',
   dims: 'dimensions',
@@ -104,6 +111,9 @@ export function checkQuery(query: unknown): CheckedQuery {
   }
   if (q.values !== undefined && q.values !== 'js' && q.values !== 'exact') {
     throw new CatalogInvalidError('values', `must be "js" or "exact", got ${String(q.values)}`);
+  }
+  if (q.bigint !== undefined && q.bigint !== 'number' && q.bigint !== 'string' && q.bigint !== 'bigint') {
+    throw new CatalogInvalidError('bigint', `must be "number", "string" or "bigint", got ${String(q.bigint)}`);
   }
   return {
     dimensions: names(q.dimensions, 'dimension'),

@@ -162,6 +162,17 @@ export function parseSemanticView(text: unknown): SemanticView {
 }
 
 /**
+ * The typed way to write a semantic view in TypeScript: the input is a
+ * {@link SemanticViewInput}, so a misspelled key or an unknown `agg` does not compile; then
+ * it is validated like {@link validateSemanticView} (which takes `unknown`, for views read
+ * from JSON or SQL) and returned normalized, with `kind` set.
+ * @throws {CatalogInvalidError} as {@link validateSemanticView}.
+ */
+export function semanticView(input: SemanticViewInput): SemanticView {
+  return validateSemanticView(input);
+}
+
+/**
  * Validates a semantic-view definition and returns a normalized copy (with `kind` set,
  * keys in a fixed order) that is safe to store with `cat.defineSync(name, view)`.
  * @param value The candidate definition.

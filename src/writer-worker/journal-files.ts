@@ -6,7 +6,8 @@ import { Slot } from '../shared/slots.js';
  * The journal's files beside the catalog file:
  * - `<file>.journal`: the active log, appended to and fdatasync'ed per batch;
  * - `<file>.journal.<lastSeq>`: sealed logs, waiting for a snapshot that covers them;
- * - `<file>.snapshot`: the whole catalog as of one seq, written from DuckDB behind the writers.
+ * - `<file>.snapshot`: the whole catalog as of one seq, written from DuckDB behind the writers;
+ * - `<file>.journal.mark`: how far the journal is known to have reached (journal-mark.ts).
  */
 export interface JournalPaths {
   readonly log: string;
@@ -14,10 +15,12 @@ export interface JournalPaths {
   readonly nextLog: string;
   readonly snapshot: string;
   readonly snapshotTemporary: string;
+  /** The journal's high-water mark (see journal-mark.ts). */
+  readonly mark: string;
 }
 
 export function journalPaths(path: string): JournalPaths {
-  return { log: `${path}.journal`, nextLog: `${path}.journal.next`, snapshot: `${path}.snapshot`, snapshotTemporary: `${path}.snapshot.tmp` };
+  return { log: `${path}.journal`, nextLog: `${path}.journal.next`, snapshot: `${path}.snapshot`, snapshotTemporary: `${path}.snapshot.tmp`, mark: `${path}.journal.mark` };
 }
 
 export interface Segment {
@@ -47,7 +50,7 @@ export function listSegments(path: string): Segment[] {
 /** Every journal file that exists now, the prepared next log and a half-written snapshot included. */
 export function existingJournalFiles(path: string): string[] {
   const paths = journalPaths(path);
-  const others = [paths.log, paths.nextLog, paths.snapshot, paths.snapshotTemporary].filter((file) => existsSync(file));
+  const others = [paths.log, paths.nextLog, paths.snapshot, paths.snapshotTemporary, paths.mark].filter((file) => existsSync(file));
   return [...listSegments(path).map((segment) => segment.file), ...others];
 }
 

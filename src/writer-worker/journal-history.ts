@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import type { Stored } from './batch-plan.js';
 import { decodeRecords, type JournalRow, type RawRecord } from './journal-format.js';
 import { journalPaths, listSegments, type Segment } from './journal-files.js';
+import { readMark } from './journal-mark.js';
 import { readSnapshot } from './snapshot-file.js';
 
 export interface BatchRecord {
@@ -29,6 +30,13 @@ export interface JournalHistory {
   readonly damage: readonly string[];
   /** The snapshot file exists but cannot be read: what it covered is unknown. */
   readonly snapshotDamaged: boolean;
+  /**
+   * The newest consistent state the journal alone gives: its base and the unbroken run of
+   * batches after it (undefined when the base is unknown). Equals `state` unless batches are missing.
+   */
+  readonly readable: { readonly seq: number; readonly state: ReadonlyMap<string, Stored> } | undefined;
+  /** The journal's high-water mark: a seq it is known to have held (undefined: no readable mark). */
+  readonly mark: number | undefined;
   /** The active log's intact length and size of its records, for appending. */
   readonly log: { readonly exists: boolean; readonly validBytes: number };
   readonly segments: readonly Segment[];
@@ -57,6 +65,9 @@ export function readJournalHistory(path: string): JournalHistory {
       for (let i = 0; i < names.length; i++) state.set(names[i]!, { json: jsons[i]!, version: versions[i]! });
     }
   }
+
+  const mark = readMark(path);
+  if (mark.kind !== 'missing') files.push(paths.mark);
 
   const segments = listSegments(path);
   const raw: RawRecord[] = [];
@@ -118,20 +129,33 @@ export function readJournalHistory(path: string): JournalHistory {
   let highestMissing = 0;
   let expected = base === undefined ? (seqs[0] ?? 1) : base + 1;
   if (base === undefined) highestMissing = Math.max(0, expected - 1);
+  // The end of the unbroken run of batches after the base: what the journal alone can give.
+  let unbrokenTo = base;
   for (const seq of seqs) {
     if (base !== undefined && seq <= base) continue;
     if (seq > expected) highestMissing = seq - 1;
+    else if (unbrokenTo !== undefined && unbrokenTo === seq - 1) unbrokenTo = seq;
     expected = seq + 1;
     if (!aborted.has(seq)) batches.push(bySeq.get(seq)!);
   }
   // Seqs consumed by aborted batches whose batch record is unreadable are gaps too, but harmless.
+  let readable: { seq: number; state: Map<string, Stored> } | undefined;
   for (const batch of batches) {
+    // Past a gap: keep a copy of the state before it (only a damaged journal pays for it).
+    if (unbrokenTo !== undefined && readable === undefined && batch.seq > unbrokenTo) readable = { seq: unbrokenTo, state: new Map(state) };
     for (const [name, json, version] of batch.rows) {
       if (json === null) state.delete(name);
       else state.set(name, { json, version });
     }
   }
+  if (unbrokenTo !== undefined) readable ??= { seq: unbrokenTo, state };
+  // A journal that ends below its mark did not tear: its newest records were lost (zeroed,
+  // cut, or a sealed log removed), and nothing else on disk would say so.
+  if (mark.kind === 'valid' && mark.seq > lastSeq) {
+    damage.push(`the journal ends at batch ${lastSeq}, but batch ${mark.seq} was journaled (${paths.mark})`);
+    highestMissing = Math.max(highestMissing, mark.seq);
+  }
   let lastAborted = 0;
   for (const seq of aborted) if (base === undefined || seq > base) lastAborted = Math.max(lastAborted, seq);
-  return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, snapshotDamaged: snapshot.kind === 'damaged', log, segments, files };
+  return { exists: files.length > 0, base, state, batches, lastSeq, lastAborted, highestMissing, damage, snapshotDamaged: snapshot.kind === 'damaged', mark: mark.kind === 'valid' ? mark.seq : undefined, readable, log, segments, files };
 }

@@ -5,10 +5,12 @@ import { Slot } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { Stored, VersionIndex } from './batch-plan.js';
 import type { JournalRow } from './journal-format.js';
+import { assertAccess } from './file-access.js';
 import { existingJournalFiles, setAside, syncDirectory } from './journal-files.js';
 import { dirname } from 'node:path';
 import { isClean, readJournalHistory, type BatchRecord, type JournalHistory } from './journal-history.js';
 import { JournalLog, logBytes } from './journal-log.js';
+import { MarkWriter } from './journal-mark.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import type { StoreLink } from './store-link.js';
 
@@ -41,10 +43,14 @@ type Opened = Extract<StoreToJournal, { kind: 'opened' }>;
  */
 export function openCatalog(config: JournalThreadConfig, store: StoreLink): OpenedCatalog {
   const persistent = config.path !== ':memory:';
+  // A file this process may not touch is refused before anything is read, changed or set aside.
+  assertAccess(config.path, config.readOnly);
   const history = persistent ? readJournalHistory(config.path) : undefined;
   let opened = awaitOpen(store);
   if (opened.kind === 'open-failed') {
-    if (!opened.damaged || history === undefined || !isClean(history)) throw fromWireError(opened.error, config.path);
+    // A file DuckDB cannot open is rebuilt from a clean journal; with acceptDataLoss, from
+    // whatever the journal still gives (fromStore then decides what that is).
+    if (!opened.damaged || history === undefined || !(isClean(history) || (config.acceptDataLoss && history.exists))) throw fromWireError(opened.error, config.path);
     store.send({ kind: 'rebuild' });
     opened = awaitOpen(store);
     if (opened.kind === 'open-failed') throw fromWireError(opened.error, config.path);
@@ -52,7 +58,7 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink): Open
   // An empty table that records no position holds nothing a journal batch could be missing.
   if (opened.appliedSeq === null && !opened.hasRows) opened = { ...opened, appliedSeq: 0 };
   if (history === undefined) return fromStore(config, store, undefined);
-  const result = decide(history, opened) === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history);
+  const result = decide(history, opened) === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history, opened.damagedFiles);
   if (!config.journal && !config.readOnly) {
     // The journal would go stale: once DuckDB holds everything it has, remove it.
     const target = result.rollingForwardTo;
@@ -122,7 +128,7 @@ function reconcileReport(opened: Opened, changed: number): RecoveryReport {
   return { kind: 'file-behind', reason: 'the catalog file lacked batches the journal held (a lost or truncated WAL): restored them', damagedFiles: [], restoredRows: changed };
 }
 
-function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined): OpenedCatalog {
+function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined, damagedStore: readonly string[] = []): OpenedCatalog {
   store.send({ kind: 'load' });
   const loaded = store.waitFor(['rows']);
   const applied = loaded.appliedSeq ?? 0;
@@ -136,10 +142,11 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   // An unreadable snapshot covered batches nobody can name: DuckDB must hold some, or they are lost.
   const behindSnapshot = (history.base !== undefined && applied < history.base) || (history.snapshotDamaged && applied === 0);
   if (history.exists && (missing > applied || behindSnapshot || history.base === undefined && history.batches.length > 0 && history.batches[0]!.seq > applied + 1)) {
-    throw new CatalogCorruptError(
+    const what =
       `acknowledged writes of ${config.path} are unreadable: the journal lacks batches up to ${behindSnapshot ? (history.base ?? 'its unreadable snapshot') : missing} and DuckDB holds only up to ${applied}` +
-        (history.damage.length > 0 ? ` (${history.damage.join('; ')})` : ''),
-    );
+      (history.damage.length > 0 ? ` (${history.damage.join('; ')})` : '');
+    if (config.acceptDataLoss) return acceptDataLoss(config, store, history, { index, applied }, what, damagedStore);
+    throw new CatalogCorruptError(`${what}. Nothing was changed; keep a copy of the files, then open with { acceptDataLoss: true } to open the newest readable state (the damaged files are kept aside)`);
   }
   const later = history.batches.filter((batch) => batch.seq > applied);
   for (const batch of later) applyBatch(index, batch);
@@ -157,6 +164,8 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
     const damagedFiles = history.exists ? setAside(history.files) : [];
     writeSnapshot(config.path, seq, index);
     log = JournalLog.create(config.path, seq, logBytes(config.compactAfterBytes), config.slots);
+    // The old mark went aside with the journal: the new journal reaches `seq` (at least the old mark).
+    new MarkWriter(config.path).write(seq);
     if (history.exists) {
       recovery = {
         kind: 'journal-damaged',
@@ -167,6 +176,47 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
     }
   }
   return { index, seq, appliedSeq: later.length > 0 ? seq : applied, log, recovery };
+}
+
+/**
+ * `acceptDataLoss`: acknowledged writes are unreadable, and the caller chose to open anyway.
+ * Opens the newest consistent state the readable files give — the journal's base and its
+ * unbroken run of batches, or DuckDB's rows and the unbroken run of batches after its
+ * position, whichever reaches further — makes DuckDB equal it, keeps every journal file
+ * aside (renamed, never deleted) and starts a fresh journal. Seqs never go backwards: the
+ * fresh journal continues past everything ever journaled, so the old mark stays true.
+ */
+function acceptDataLoss(config: JournalThreadConfig, store: StoreLink, history: JournalHistory, duckdb: { index: VersionIndex; applied: number }, what: string, damagedStore: readonly string[]): OpenedCatalog {
+  const fromFile = { seq: duckdb.applied, index: duckdb.index };
+  for (const batch of history.batches) {
+    if (batch.seq <= fromFile.seq) continue;
+    if (batch.seq !== fromFile.seq + 1) break;
+    applyBatch(fromFile.index, batch);
+    fromFile.seq = batch.seq;
+  }
+  const readable = history.readable;
+  const useJournal = readable !== undefined && readable.seq > fromFile.seq;
+  const chosen = useJournal ? { seq: readable.seq, index: new Map(readable.state) } : fromFile;
+  const newest = Math.max(history.lastSeq, history.highestMissing, history.mark ?? 0, duckdb.applied);
+  const seq = Math.max(chosen.seq, newest);
+  const reason =
+    `acknowledged writes were unreadable (${what}); acceptDataLoss opened the catalog as of batch ${chosen.seq}, from ${useJournal ? 'the journal' : 'the catalog file and the journal'}: ` +
+    `the writes of ${newest > chosen.seq ? `batches ${chosen.seq + 1}–${newest}` : 'the unreadable batches'} are lost`;
+  if (config.readOnly) {
+    return { index: chosen.index, seq: chosen.seq, appliedSeq: duckdb.applied, log: undefined, recovery: { kind: 'data-lost', reason, damagedFiles: [], restoredRows: 0 } };
+  }
+  store.send({ kind: 'reconcile', seq, rows: toColumns(chosen.index) });
+  const reconciled = store.waitFor(['reconciled', 'apply-failed']);
+  if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);
+  // DuckDB holds the chosen state now: only then does the journal go aside.
+  const damagedFiles = [...damagedStore, ...setAside(history.files)];
+  let log: JournalLog | undefined;
+  if (config.journal) {
+    writeSnapshot(config.path, seq, chosen.index);
+    log = JournalLog.create(config.path, seq, logBytes(config.compactAfterBytes), config.slots);
+    new MarkWriter(config.path).write(seq);
+  }
+  return { index: chosen.index, seq, appliedSeq: seq, log, recovery: { kind: 'data-lost', reason, damagedFiles, restoredRows: reconciled.changed } };
 }
 
 /** Sealed logs the snapshot already covers (a crash or a close came before they were removed). */

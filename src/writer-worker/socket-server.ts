@@ -1,24 +1,34 @@
-import { chmodSync, lstatSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { lstatSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { WorkerToMain } from '../shared/protocol.js';
+import { readLines } from '../shared/socket-lines.js';
+import { removeDeadSocket } from '../shared/socket-probe.js';
 import type { Party } from './parties.js';
+import { bindPrivately, removeLeftoverDirs, type BoundSocket } from './private-bind.js';
 
 /**
  * `<file>.sock`: how other processes reach the one owner of a catalog file (DuckDB lets
  * only one process open it read-write). Newline-delimited JSON both ways; the socket file
- * is mode 0600, so only the owning user can connect.
+ * is mode 0600 from the moment it appears, so only the owning user can connect.
  */
 export class SocketServer {
   readonly #server: Server;
   readonly #path: string;
+  readonly #bound: BoundSocket;
+  readonly #clients: ReadonlySet<Socket>;
 
-  private constructor(server: Server, path: string) {
+  private constructor(server: Server, path: string, bound: BoundSocket, clients: ReadonlySet<Socket>) {
     this.#server = server;
     this.#path = path;
+    this.#bound = bound;
+    this.#clients = clients;
   }
 
   /**
-   * Listens on `path`, first removing a socket file left by a dead owner.
+   * Listens on `path` (any length), first removing what a killed owner left: a socket
+   * nobody accepts on, and the private directory it was bound in.
+   * @throws when something else is at `path` (never removed: the catalog then serves no
+   *   other process) or the socket cannot be bound.
    * @param onConnection Gets a party for each remote process and a function to register
    *   its request handler.
    * @param onDisconnect Called once when that process hangs up (or its socket fails).
@@ -28,8 +38,13 @@ export class SocketServer {
     onConnection: (party: Party, onRequest: (handler: (message: unknown) => void) => void) => void,
     onDisconnect: (party: Party) => void,
   ): Promise<SocketServer> {
-    await removeIfStale(path);
+    removeLeftoverDirs(path);
+    const found = await removeDeadSocket(path);
+    if (found !== 'absent' && found !== 'dead') throw new Error(`${path} exists and is not a dead owner's socket (${found}); leaving it alone`);
+    const clients = new Set<Socket>();
     const server = createServer((socket) => {
+      clients.add(socket);
+      socket.once('close', () => clients.delete(socket));
       let handler: (message: unknown) => void = () => undefined;
       const party: Party = {
         send: (message: WorkerToMain) => {
@@ -60,77 +75,40 @@ export class SocketServer {
       });
       onConnection(party, (h) => (handler = h));
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => resolve());
-    });
-    chmodSync(path, 0o600);
+    const bound = await bindPrivately(server, path);
     server.unref();
-    return new SocketServer(server, path);
+    return new SocketServer(server, path, bound, clients);
   }
 
-  close(): void {
+  /**
+   * Stops accepting, hangs up on every connected process (after `farewell`, when given) (their links report the owner
+   * gone at once; an open connection would also keep this thread from exiting) and removes
+   * the socket file, if it is still this server's.
+   */
+  close(farewell?: WorkerToMain): void {
     this.#server.close();
-    rmSync(this.#path, { force: true });
+    for (const socket of this.#clients) {
+      if (farewell === undefined || socket.destroyed) {
+        socket.destroy();
+        continue;
+      }
+      // Flushed before the hang-up, so the process learns it was a clean close; a peer that
+      // keeps its half open is cut off shortly after.
+      socket.end(`${JSON.stringify(farewell)}\n`);
+      setTimeout(() => socket.destroy(), FAREWELL_MS);
+    }
+    this.#bound.alias.close();
+    try {
+      const now = lstatSync(this.#path);
+      if (now.dev === this.#bound.dev && now.ino === this.#bound.ino) rmSync(this.#path, { force: true });
+    } catch {
+      // already gone
+    }
   }
 }
+
+/** How long a connected process gets to read the farewell of a clean close. */
+const FAREWELL_MS = 200;
 
 /** Most bytes a client may leave unread before it is disconnected. */
 export const MAX_UNREAD_BYTES = 64 * 1024 * 1024;
-
-/**
- * Longest line either side accepts, in UTF-16 code units: a peer that sends more without a
- * newline is cut off instead of being buffered without bound.
- */
-export const MAX_LINE_LENGTH = 32 * 1024 * 1024;
-
-/** Splits a socket's bytes into lines; destroys the socket when a line passes {@link MAX_LINE_LENGTH}. */
-export function readLines(socket: Socket, onLine: (line: string) => void): void {
-  let buffered = '';
-  socket.setEncoding('utf8');
-  socket.on('data', (chunk: string) => {
-    // Only the new chunk is searched: a long line costs linear, not quadratic, time.
-    let newline = chunk.indexOf('\n');
-    if (newline < 0) {
-      buffered += chunk;
-      if (buffered.length > MAX_LINE_LENGTH) socket.destroy();
-      return;
-    }
-    let line = buffered + chunk.slice(0, newline);
-    for (;;) {
-      if (line.length > MAX_LINE_LENGTH) {
-        socket.destroy();
-        return;
-      }
-      if (line.length > 0) onLine(line);
-      const start = newline + 1;
-      newline = chunk.indexOf('\n', start);
-      if (newline < 0) {
-        buffered = chunk.slice(start);
-        return;
-      }
-      line = chunk.slice(start, newline);
-    }
-  });
-}
-
-// A socket file nobody listens on is what a killed owner leaves behind. Anything else at
-// that name is the user's: never removed (the catalog then serves no other process).
-async function removeIfStale(path: string): Promise<void> {
-  let entry;
-  try {
-    entry = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (!entry.isSocket()) throw new Error(`${path} exists and is not a socket; leaving it alone`);
-  const alive = await new Promise<boolean>((resolve) => {
-    const probe = createConnection(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (!alive) rmSync(path, { force: true });
-}

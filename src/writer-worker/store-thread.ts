@@ -13,7 +13,9 @@ import { Slot, WorkerState, createReplySlot, ringDoorbell } from '../shared/slot
 import { toWireError } from '../shared/wire-error.js';
 import { ApplyQueue } from './applier.js';
 import type { Row } from './batch-plan.js';
+import { assertAccess, isPermissionCode } from './file-access.js';
 import { InFlight } from './in-flight.js';
+import { MarkWriter } from './journal-mark.js';
 import { createExclusive, journalPaths, setAside, zeroFillInBackground } from './journal-files.js';
 import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
@@ -34,6 +36,9 @@ let stopping = false;
 /** Applied seq whose position DuckDB has not recorded yet (small applies defer it). */
 let unrecorded: number | undefined;
 let positionTimer: NodeJS.Timeout | undefined;
+/** The journal's high-water mark, raised each time DuckDB records a position (journal-mark.ts). */
+const mark = config.markJournal ? new MarkWriter(path) : undefined;
+let markFailed = false;
 
 /** Small applies leave the position for later, written once things go quiet. */
 const POSITION_DELAY_MS = 100;
@@ -57,7 +62,8 @@ process.on('uncaughtException', (error) => void stop(WorkerState.FAILED, error))
 process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error));
 
 /** Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread. */
-async function stop(state: WorkerState, error?: unknown, discard = false): Promise<void> {
+/** @param asked The journal thread asked for this close (the owner closed the catalog): connected processes are told so. */
+async function stop(state: WorkerState, error?: unknown, discard = false, asked = false): Promise<void> {
   if (stopping) return;
   stopping = true;
   cancelTimers();
@@ -67,7 +73,7 @@ async function stop(state: WorkerState, error?: unknown, discard = false): Promi
   await snapshotting?.catch(() => undefined);
   let closeError: unknown = error;
   try {
-    server?.close();
+    server?.close(asked && error === undefined ? { kind: 'owner-closed' } : undefined);
     store?.close();
   } catch (failure) {
     closeError ??= failure;
@@ -97,6 +103,8 @@ let createdFile = false;
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
   try {
+    // Before DuckDB creates or opens anything: a permission problem is reported as one.
+    assertAccess(path, config.readOnly);
     store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
@@ -124,18 +132,21 @@ async function reportOpened(created: boolean, damagedFiles: string[]): Promise<v
   }
   if (appliedSeq !== null) Atomics.store(slots, Slot.APPLIED_SEQ, appliedSeq);
   setState(WorkerState.RUNNING);
-  toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
+  // Served before 'opened', so that once Catalog.open returns other processes can connect.
+  // A process that connects meanwhile waits: its 'client' message queues behind 'opened'.
   await serveProcesses();
+  toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
 }
 
 function isPermissionError(error: unknown): boolean {
-  return /permission denied|EACCES|EPERM/i.test(messageOf(error));
+  return isPermissionCode(error) || /permission denied|read-only file system|EACCES|EPERM|EROFS/i.test(messageOf(error));
 }
 
 async function commit(changes: StoreChanges, seq: number, rows: number, inlinePosition = rows >= INLINE_POSITION_ROWS): Promise<void> {
   const started = performance.now();
   await store!.commit(changes, inlinePosition ? seq : undefined);
   unrecorded = inlinePosition ? undefined : seq;
+  if (inlinePosition) raiseMark(seq);
   Atomics.store(slots, Slot.APPLIED_SEQ, seq);
   toJournal({ kind: 'applied', seq, rows, ms: performance.now() - started });
   if (unrecorded !== undefined && positionTimer === undefined) {
@@ -151,6 +162,25 @@ async function recordPosition(): Promise<void> {
   const seq = unrecorded;
   await store.recordPosition(seq);
   if (unrecorded === seq) unrecorded = undefined;
+  raiseMark(seq);
+}
+
+/**
+ * Raises the journal's mark to the position DuckDB just recorded, capped at the newest
+ * acknowledged batch (with `commit: 'duckdb'` DuckDB commits a batch before the journal
+ * holds it). Here, not on the journal thread: the fdatasync costs callers nothing, and the
+ * mark never claims more than DuckDB holds, so it alone never makes a healthy file refused.
+ * During open COMMITTED_SEQ is still 0: the journal thread marks what it rebuilds itself.
+ */
+function raiseMark(recorded: number): void {
+  if (mark === undefined) return;
+  try {
+    mark.write(Math.min(recorded, Atomics.load(slots, Slot.COMMITTED_SEQ)));
+  } catch (error) {
+    // Losing the mark loses only the detection of a lost journal end, not any write.
+    if (!markFailed) process.emitWarning(`duckcat: cannot write ${path}.journal.mark: ${messageOf(error)}`, { code: 'DUCKCAT_NO_JOURNAL_MARK' });
+    markFailed = true;
+  }
 }
 
 /** Applies every queued batch in one transaction. Runs inside {@link serial}. */
@@ -364,7 +394,7 @@ function onMessage(message: JournalToStore): void {
           await recordPosition();
         })
         .then(
-          () => stop(WorkerState.CLOSED, undefined, message.discardCreated === true && createdFile),
+          () => stop(WorkerState.CLOSED, undefined, message.discardCreated === true && createdFile, true),
           (error: unknown) => stop(WorkerState.CLOSED, error),
         );
       return;

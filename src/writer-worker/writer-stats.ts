@@ -35,13 +35,14 @@ export class StatsRecorder {
   /**
    * One batch as its callers saw it: how many ops, how many were refused (EXISTS /
    * NOT_FOUND), whether it was made durable, how long that took. A batch DuckDB refused and
-   * that was then replayed op by op is recorded once, as failed; the replays count as batches.
+   * that was then replayed op by op is recorded once, as failed, with `ops` 0 (its ops are
+   * counted by the replays, which count as batches) and its real `size`.
    */
-  recordBatch(ops: number, refused: number, committed: boolean, commitMs: number): void {
+  recordBatch(ops: number, refused: number, committed: boolean, commitMs: number, size = ops): void {
     this.#batches++;
     this.#ops += ops;
     this.#refusedOps += refused;
-    this.#largestBatch = Math.max(this.#largestBatch, ops);
+    this.#largestBatch = Math.max(this.#largestBatch, size);
     if (!committed) {
       this.#failedBatches++;
       return;

@@ -269,7 +269,7 @@ export class Writer {
           if (batch.length > 1) {
             // One op's row failed DuckDB's checks and rolled the whole batch back: give every op
             // its own commit, so the others still land and each gets its own answer.
-            this.#stats.recordBatch(0, 0, false, performance.now() - started);
+            this.#stats.recordBatch(0, 0, false, performance.now() - started, batch.length);
             for (const one of batch) await this.#writeBatch([one]);
             return;
           }

@@ -385,12 +385,12 @@ export async function journalMutationFuzz({ runs, dir, seed = Date.now() % 2 ** 
       summary.deleted.refused++;
     } else if (sameMap(b.entries, model)) {
       summary.deleted.equal++;
-    } else if (applied.some((m) => m.tail || m.kind === 'delete-segment') && prefixLength(modelSeed, ops, b.entries) !== undefined) {
-      // The mutation erased the evidence: what is left reads as a journal whose newest
-      // batches were a torn tail (the end of the live log zeroed or cut, or the newest
-      // sealed log gone), and the catalog is exactly an older one: a consistent prefix. README, "Not promised", names a damaged *last* record;
-      // this takes every batch of the erased end. Counted and reported as a known gap
-      // (test/journal-damage-lost-file.test.ts pins it with it.fails), not failed here.
+    } else if (applied.some((m) => m.file === 'c.duckdb.journal.mark') && applied.some((m) => m.tail || m.kind === 'delete-segment') && prefixLength(modelSeed, ops, b.entries) !== undefined) {
+      // Both witnesses erased at once: the journal's end (zeroed, cut, or the newest sealed
+      // log removed: it then reads as a torn tail) and its mark (`<file>.journal.mark`,
+      // which alone says how far the journal reached). The catalog is exactly an older one,
+      // a consistent prefix. Counted as the known double-fault limit, not failed. An older
+      // catalog with the mark intact is a failure (test/journal-damage-lost-file.test.ts).
       const m = prefixLength(modelSeed, ops, b.entries);
       summary.deleted.evidenceErased++;
       summary.deleted.erasedBatchesLost += ops - m;

@@ -15,6 +15,10 @@
 //                           --recovery-setup-ops N     acknowledged writes before each (default 3000)
 //   node test/soak/soak.mjs --fault-sweep 1-40         strace EIO/SIGKILL at the N-th call, N in range
 //                           --fault-targets a,b        (default: all of FAULT_TARGETS)
+//   Issue 12 items 3 and 4, and descriptors/threads (test/soak/resource-phases.mjs):
+//   node test/soak/soak.mjs --long-paths 30            catalog paths of 90-400 characters: serve, connect, no leftovers
+//   node test/soak/soak.mjs --read-only-holder 20      connect while read-only processes hold the file; kill or close them
+//   node test/soak/soak.mjs --fd-cycles 200            open/close cycles (and cycles / 4 connects): fd and thread counts
 //   node test/soak/soak.mjs --big-catalog 500          ~500 MB of 8 KB definitions, default options,
 //                           writes timed through compactions (test/soak/big-catalog.mjs)
 //   Each prints its summary as one JSON line (`phase ...`); a phase that finds a lost or
@@ -31,6 +35,7 @@ import { formatSummary, runTrials } from '../crash/trial.mjs';
 import { fuzzDefinitions, fuzzNames, fuzzSequences } from '../fuzz/properties.mjs';
 import { bigCatalog } from './big-catalog.mjs';
 import { journalMutationFuzz, recoveryCrash, socketFuzz, syscallFaultSweep, FAULT_TARGETS } from '../fuzz/reliability.mjs';
+import { fdCycles, longPaths, readOnlyHolder } from './resource-phases.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -47,6 +52,9 @@ const { values } = parseArgs({
     'recovery-setup-ops': { type: 'string' },
     'fault-sweep': { type: 'string' },
     'fault-targets': { type: 'string' },
+    'long-paths': { type: 'string' },
+    'read-only-holder': { type: 'string' },
+    'fd-cycles': { type: 'string' },
     'big-catalog': { type: 'string' },
   },
 });
@@ -56,7 +64,7 @@ const count = (text, name) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer, got ${text}`);
   return n;
 };
-const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'big-catalog'];
+const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'long-paths', 'read-only-holder', 'fd-cycles', 'big-catalog'];
 const anyPhase = phaseFlags.some((flag) => values[flag] !== undefined);
 const trials = values.trials === undefined ? (values.fuzz === undefined && !anyPhase ? 1000 : 0) : count(values.trials, 'trials');
 const fuzz = values.fuzz === undefined ? 0 : count(values.fuzz, 'fuzz');
@@ -143,6 +151,18 @@ if (values['fault-sweep'] !== undefined) {
   failed = phaseFailed(await syscallFaultSweep({ dir, whens, targets, seed: seed ?? 7, log: progress(10) })) || failed;
 }
 
+if (values['long-paths'] !== undefined) {
+  const n = count(values['long-paths'], 'long-paths');
+  failed = phaseFailed(await longPaths({ trials: n, dir, seed: seed ?? 1, log: progress(Math.max(1, Math.round(n / 10))) })) || failed;
+}
+if (values['read-only-holder'] !== undefined) {
+  const n = count(values['read-only-holder'], 'read-only-holder');
+  failed = phaseFailed(await readOnlyHolder({ trials: n, dir, seed: seed ?? 1, log: progress(Math.max(1, Math.round(n / 10))) })) || failed;
+}
+if (values['fd-cycles'] !== undefined) {
+  const n = count(values['fd-cycles'], 'fd-cycles');
+  failed = phaseFailed(await fdCycles({ cycles: n, dir, log: progress(Math.max(1, Math.round(n / 10))) })) || failed;
+}
 if (values['big-catalog'] !== undefined) {
   const mb = count(values['big-catalog'], 'big-catalog');
   failed = phaseFailed(await bigCatalog({ dir, mb, log: (line) => console.log(`[${elapsed()}] ${line}`) })) || failed;

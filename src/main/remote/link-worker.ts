@@ -5,18 +5,12 @@
  * in the owning process. When the owner goes away it says so in WORKER_STATE.
  */
 import { createConnection } from 'node:net';
-import { workerData, type MessagePort } from 'node:worker_threads';
+import { workerData } from 'node:worker_threads';
+import type { LinkConfig } from '../../shared/link-config.js';
 import type { WorkerToMain } from '../../shared/protocol.js';
 import { Liveness } from '../../shared/liveness.js';
-import { HEARTBEAT_INTERVAL_MS, WorkerState, wakeParty } from '../../shared/slots.js';
-import { readLines } from '../../writer-worker/socket-server.js';
-
-export interface LinkConfig {
-  readonly socketPath: string;
-  readonly slots: Int32Array;
-  readonly reply: Int32Array;
-  readonly port: MessagePort;
-}
+import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState, wakeParty } from '../../shared/slots.js';
+import { readLines } from '../../shared/socket-lines.js';
 
 const { socketPath, slots, reply, port } = workerData as LinkConfig;
 // The same signals a local writer gives: a waiting thread judges this link like a writer.
@@ -29,13 +23,15 @@ readLines(socket, (line) => {
   const message = JSON.parse(line) as WorkerToMain;
   port.postMessage(message);
   if (message.kind === 'changes') liveness.committed(message.seq);
+  if (message.kind === 'owner-closed') liveness.set(WorkerState.CLOSED);
   if (message.kind !== 'changes' || message.replies !== undefined) wakeParty(reply);
 });
 port.on('message', (request: unknown) => socket.write(`${JSON.stringify(request)}\n`));
 
 function ownerGone(): void {
   clearInterval(beat);
-  liveness.set(WorkerState.EXITED);
+  // A clean close said so first: the handle keeps reporting CLOSED, not a crash.
+  if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.CLOSED) liveness.set(WorkerState.EXITED);
   port.close();
   socket.destroy();
 }

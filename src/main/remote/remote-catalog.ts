@@ -1,7 +1,7 @@
-import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { resolve as resolvePath } from 'node:path';
 import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
-import { CatalogInvalidError, CatalogTimeoutError, CatalogWriterExitedError } from '../../shared/errors.js';
+import { CatalogInvalidError, CatalogTimeoutError } from '../../shared/errors.js';
+import type { LinkConfig } from '../../shared/link-config.js';
 import { CONNECT_OPTION_KEYS, resolveOptions, type ConnectOptions } from '../../shared/options.js';
 import type { HelloMessage } from '../../shared/protocol.js';
 import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
@@ -9,7 +9,7 @@ import { CatalogView } from '../catalog-view.js';
 import { DefinitionMap } from '../definition-map.js';
 import { firstMessage } from '../linked-worker.js';
 import { PortLink } from '../port-link.js';
-import type { LinkConfig } from './link-worker.js';
+import { ownerGoneError, reachOwner } from './owner-socket.js';
 
 const LINK_URL = new URL('./link-worker.js', import.meta.url);
 
@@ -31,6 +31,8 @@ export class RemoteCatalog extends CatalogView {
    * Connects to the process that owns `path`.
    * @throws {CatalogWriterExitedError} ERR_CATALOG_WRITER_EXITED when no owner serves the
    *   file (a socket left by a dead owner is removed).
+   * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
+   *   when no owner serves because another process holds the file read-only.
    * @throws {CatalogTimeoutError} ERR_CATALOG_TIMEOUT when the owner does not answer within `openTimeoutMs`.
    */
   static async connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
@@ -39,25 +41,20 @@ export class RemoteCatalog extends CatalogView {
       throw new CatalogInvalidError('path', 'must be the path of a file-backed catalog');
     }
     const absolute = resolvePath(path);
-    const socketPath = `${absolute}.sock`;
-    if (!existsSync(socketPath)) throw new CatalogWriterExitedError(`no process serves ${absolute} (no ${socketPath})`);
+    // Held until the hello: a path too long for connect() is reached through a descriptor.
+    const socket = await reachOwner(absolute);
     const slots = createCatalogSlots();
     const reply = createReplySlot();
     const { port1, port2 } = new MessageChannel();
-    const config: LinkConfig = { socketPath, slots, reply, port: port2 };
+    const config: LinkConfig = { socketPath: socket.path, slots, reply, port: port2 };
     const worker = new Worker(LINK_URL, { workerData: config, transferList: [port2], execArgv: [] });
     try {
       const first = await firstMessage(port1, worker, resolved.openTimeoutMs);
       if (first.kind === 'timeout') throw new CatalogTimeoutError(`the owner of ${absolute} did not answer within openTimeoutMs (${resolved.openTimeoutMs} ms)`);
       const hello = first.kind === 'message' ? (first.message as HelloMessage) : undefined;
       if (hello?.kind !== 'hello') {
-        // Nobody listened: a socket file there is a dead owner's leftover. Anything else is
-        // not ours to remove.
-        if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.RUNNING && isSocket(socketPath)) {
-          rmSync(socketPath, { force: true });
-          throw new CatalogWriterExitedError(`no process serves ${absolute} (removed the stale ${socketPath})`);
-        }
-        throw new CatalogWriterExitedError(`no process serves ${absolute} (${socketPath} does not answer)`);
+        // The link never got through: the owner is gone (its socket is removed if dead) or stuck.
+        throw await ownerGoneError(absolute, Atomics.load(slots, Slot.WORKER_STATE) === WorkerState.RUNNING);
       }
       const map = new DefinitionMap();
       const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map.applyChanges(changes.names, changes.jsons));
@@ -67,6 +64,8 @@ export class RemoteCatalog extends CatalogView {
     } catch (error) {
       await worker.terminate();
       throw error;
+    } finally {
+      socket.close();
     }
   }
 
@@ -84,13 +83,5 @@ export class RemoteCatalog extends CatalogView {
     this.#port.close();
     // The link worker holds no DuckDB state, so ending it at once is safe.
     await this.#worker.terminate();
-  }
-}
-
-function isSocket(path: string): boolean {
-  try {
-    return lstatSync(path).isSocket();
-  } catch {
-    return false;
   }
 }

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { expectConnection } from './host-connection.js';
 import { CatalogInvalidError } from '../../shared/errors.js';
 import type { CatalogOptions } from '../../shared/options.js';
 import { Catalog } from '../catalog.js';
@@ -25,6 +26,7 @@ const OPTION_KEYS: readonly string[] = ['catalog', 'attach'];
  * `warehouse.duckdb.catalog.duckdb`); `':memory:'` when no database has a file.
  */
 export async function hostCatalogPath(connection: DuckDBConnection): Promise<string> {
+  expectConnection(connection);
   const [first] = await hostDatabases(connection);
   return first === undefined ? ':memory:' : `${first.file}${HOST_CATALOG_SUFFIX}`;
 }
@@ -37,6 +39,7 @@ export async function hostCatalogPath(connection: DuckDBConnection): Promise<str
  * @throws {CatalogLockedError} when another catalog already owns that file.
  */
 export async function attachCatalog(connection: DuckDBConnection, options?: AttachCatalogOptions): Promise<Catalog> {
+  expectConnection(connection);
   if (options !== undefined && (typeof options !== 'object' || options === null || Array.isArray(options))) {
     throw new CatalogInvalidError('options', 'must be an object');
   }

@@ -1,4 +1,5 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { expectConnection } from './host-connection.js';
 import { CatalogClosedError, CatalogInvalidError } from '../../shared/errors.js';
 import type { CatalogAccess } from './catalog-access.js';
 import { createDdlFunctions } from './ddl-functions.js';
@@ -32,6 +33,7 @@ export const DEFAULT_ATTACH_OPTIONS: Readonly<Required<AttachOptions>> = Object.
  * @throws {CatalogClosedError} after close.
  */
 export async function attachSemanticViews(catalog: CatalogAccess, connection: DuckDBConnection, options?: AttachOptions): Promise<void> {
+  expectConnection(connection);
   const { poolWaitMs } = resolveAttachOptions(options);
   if (catalog.closed) throw new CatalogClosedError();
   if (catalog.persistent) await assertNotCatalogFile(connection, catalog.path);

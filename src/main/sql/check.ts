@@ -6,6 +6,7 @@
  * thread, never inside a DuckDB function callback.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { expectConnection } from './host-connection.js';
 import { CatalogError } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
 import { modelSemanticView } from '../../shared/semantic-view-model.js';
@@ -46,6 +47,7 @@ const PROBE = '__duckcat_check__';
  *   an entry that is not one. Problems of the view itself are reported, not thrown.
  */
 export async function checkSemanticView(catalog: CatalogAccess, connection: DuckDBConnection, name: string): Promise<SemanticViewCheck> {
+  expectConnection(connection);
   const view = lookupSemanticView(catalog, name);
   const model = modelSemanticView(view);
   const items: SemanticViewCheckItem[] = [];

@@ -10,14 +10,13 @@ import { sqlErrorMessage } from './sql-error.js';
 interface Target {
   readonly catalog: CatalogAccess;
   /**
-   * Runs a blocking catalog write. `needsPool`: with `commit: 'duckdb'` the write waits for
-   * a DuckDB statement that runs on the libuv threadpool (UPDATE, DELETE), so the pool guard
-   * checks first. Inserts are flushed by an appender on the store thread itself, and with
-   * `commit: 'journal'` (the default) every write is acknowledged by the journal thread's
-   * own fdatasync: neither needs a pool thread (measured: 16 concurrent calls on a 4-thread
-   * pool all complete), so they are never refused for a busy pool.
+   * Runs a blocking catalog write. With `commit: 'duckdb'` every write waits for DuckDB's
+   * transaction (BEGIN … COMMIT with the journal position), whose statements run on the
+   * libuv threadpool, so the pool guard checks first. With `commit: 'journal'` (the
+   * default) a write is acknowledged by the journal thread's own fdatasync and needs no
+   * pool thread (measured: 16 concurrent calls on a 4-thread pool all complete).
    */
-  commit(write: () => void, needsPool: boolean): void;
+  commit(write: () => void): void;
 }
 
 type Ddl = (target: Target, name: string, definition: unknown) => string;
@@ -27,7 +26,7 @@ type Ddl = (target: Target, name: string, definition: unknown) => string;
 const DEFINE: Ddl = ({ catalog, commit }, name, definition) => {
   const view = parseSemanticView(definition);
   if (catalog.has(name)) throw new CatalogExistsError(name);
-  commit(() => catalog.defineSync(name, view), false);
+  commit(() => catalog.defineSync(name, view));
   return registered(name);
 };
 
@@ -35,7 +34,7 @@ const REPLACE: Ddl = ({ catalog, commit }, name, definition) => {
   const view = parseSemanticView(definition);
   const existing = catalog.get(name);
   if (existing !== undefined && !isSemanticViewEntry(existing)) throw notASemanticView(name);
-  commit(() => catalog.replaceSync(name, view), existing !== undefined);
+  commit(() => catalog.replaceSync(name, view));
   return existing === undefined ? registered(name) : `Semantic view '${preview(name)}' replaced successfully`;
 };
 
@@ -43,7 +42,7 @@ const DROP: Ddl = ({ catalog, commit }, name) => {
   const existing = catalog.get(name);
   if (existing === undefined) throw new CatalogNotFoundError(name);
   if (!isSemanticViewEntry(existing)) throw notASemanticView(name);
-  commit(() => catalog.dropSync(name), true);
+  commit(() => catalog.dropSync(name));
   return `Semantic view '${preview(name)}' dropped successfully`;
 };
 
@@ -60,8 +59,8 @@ function registered(name: string): string {
 export function createDdlFunctions(api: NodeApi, catalog: CatalogAccess, guard: PoolGuard): DuckDBScalarFunction[] {
   const target: Target = {
     catalog,
-    commit(write, needsPool) {
-      if (needsPool && catalog.commit === 'duckdb' && catalog.persistent) guard.ensureFreeThread();
+    commit(write) {
+      if (catalog.commit === 'duckdb' && catalog.persistent) guard.ensureFreeThread();
       write();
     },
   };

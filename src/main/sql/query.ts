@@ -1,5 +1,7 @@
 import type { DuckDBConnection, DuckDBValueConverter, JS } from '@duckdb/node-api';
-import { CatalogError, CatalogInvalidError, ErrorCode } from '../../shared/errors.js';
+import { convertBigints } from './bigint-values.js';
+import { expectConnection } from './host-connection.js';
+import { CatalogError, CatalogInvalidError } from '../../shared/errors.js';
 import type { SemanticView } from '../../shared/semantic-view.js';
 import { parseDimensionName } from '../../shared/semantic-view-plan.js';
 import { checkQuery, semanticViewSql, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
@@ -15,12 +17,12 @@ import { lookupSemanticView } from './semantic-view-lookup.js';
  */
 export type SemanticViewRow = Record<string, JS>;
 
-/** A failure of the generated SQL: names the view and the part of it at fault; `cause` is DuckDB's error. */
-export interface SemanticViewQueryError extends CatalogError {
-  readonly code: 'ERR_CATALOG_INVALID';
-  /** Path of the part at fault: `definition.metrics[1]`, `definition.filters[0]`, `definition.base_table`, `where` or `query`. */
-  readonly field: string;
-}
+/**
+ * A failure of the generated SQL: a {@link CatalogInvalidError} that names the view and the
+ * part at fault; `field` is its path (`definition.metrics[1]`, `definition.filters[0]`,
+ * `definition.base_table`, `where` or `query`); `cause` is DuckDB's error.
+ */
+export type SemanticViewQueryError = CatalogInvalidError;
 
 /**
  * Expands `query` against the semantic view `name` and runs it on the host connection.
@@ -31,6 +33,7 @@ export interface SemanticViewQueryError extends CatalogError {
  *   filter, dimension, metric or where at fault; `cause` is DuckDB's error.
  */
 export async function querySemanticView(catalog: CatalogAccess, connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
+  expectConnection(connection);
   const view = lookupSemanticView(catalog, name);
   const sql = semanticViewSql(name, view, query);
   const api = await loadNodeApi();
@@ -43,10 +46,11 @@ export async function querySemanticView(catalog: CatalogAccess, connection: Duck
   }
   const columns = reader.columnNames();
   const rows = query?.values === 'exact' ? reader.convertRows(exactConverter(api)) : reader.getRowsJS();
+  const bigint = query?.bigint ?? 'number';
   return rows.map((values) => {
     const row: SemanticViewRow = Object.create(null) as SemanticViewRow;
     columns.forEach((column, i) => {
-      row[column] = values[i] as JS;
+      row[column] = convertBigints(values[i] as JS, bigint, column);
     });
     return row;
   });
@@ -135,7 +139,5 @@ function memberPath(view: SemanticView, kind: 'dimensions' | 'metrics', name: st
 
 function queryError(view: string, part: string, field: string, cause: unknown): SemanticViewQueryError {
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const error = new CatalogError(ErrorCode.INVALID, `semantic view "${view}": ${part} fails in DuckDB: ${reason}`, { cause }) as CatalogError & { field: string };
-  error.field = field;
-  return error as SemanticViewQueryError;
+  return new CatalogInvalidError(field, reason, { cause, message: `semantic view "${view}": ${part} fails in DuckDB: ${reason}` });
 }

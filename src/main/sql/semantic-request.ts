@@ -4,7 +4,7 @@
  * dimension 'x'`, `specify at least dimensions := [...] or metrics := [...]`), then
  * expands it with {@link semanticViewSql}. Pure: it reads the main thread's map only.
  */
-import { CatalogError, CatalogInvalidError, ErrorCode, preview } from '../../shared/errors.js';
+import { CatalogInvalidError, CatalogNotFoundError, preview } from '../../shared/errors.js';
 import { isSemanticViewEntry, type SemanticView } from '../../shared/semantic-view.js';
 import { parseDimensionName } from '../../shared/semantic-view-plan.js';
 import { semanticViewSql, type SemanticViewOrder, type SemanticViewQuery } from '../../shared/semantic-view-sql.js';
@@ -95,13 +95,13 @@ function orderTerm(term: string, index: number): SemanticViewOrder {
   return direction === undefined ? { name } : { name, direction };
 }
 
-function viewNotFound(catalog: CatalogAccess, name: string): CatalogError {
+function viewNotFound(catalog: CatalogAccess, name: string): CatalogNotFoundError {
   const available = catalog
     .entries()
     .filter(([, value]) => isSemanticViewEntry(value))
     .map(([viewName]) => viewName);
   const hint = available.length === 0 ? ' No semantic views are defined.' : `${didYouMean(name, available)} Available semantic views: ${quoted(available)}.`;
-  return new CatalogError(ErrorCode.NOT_FOUND, `Semantic view '${preview(name)}' not found.${hint}`);
+  return new CatalogNotFoundError(name, `Semantic view '${preview(name)}' not found.${hint}`);
 }
 
 function checkNames(view: string, kind: 'dimension' | 'metric', available: ReadonlyArray<{ readonly name: string }>, wanted: string[], grains = false): string[] {
