@@ -1,4 +1,4 @@
-import { Catalog } from 'duckcat';
+import { Catalog, CatalogClient } from 'duckcat';
 import { once } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
@@ -7,6 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fixture } from './helpers/child.js';
 import { seededRandom } from './helpers/seeded-random.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
+import { runAckWriter, sorted } from './helpers/ack-writer.js';
+import { HELD_BEHIND_WRITER } from './helpers/reopen.js';
 
 const open: Catalog[] = [];
 afterEach(async () => {
@@ -134,5 +136,20 @@ describe('CatalogClient in another thread', () => {
       expect.objectContaining({ code: 'ERR_CATALOG_INVALID' }),
     );
     port1.close();
+  });
+
+  it("a client of a read-only owner sees every acknowledged write, also those only the journal holds", { timeout: 60_000 }, async () => {
+    // DuckDB held a minute behind, then kill -9: the acknowledged rows are in the journal alone,
+    // and a read-only open cannot roll them forward into DuckDB.
+    const path = tempCatalogPath();
+    const run = await runAckWriter({ path, seed: 11, names: 40, limit: 120, ...HELD_BEHIND_WRITER }, { atDone: true });
+    expect(run.killed).toBe(true);
+    const expected = run.model.expected();
+    expect(expected.size).toBeGreaterThan(0);
+    const owner = await Catalog.open(path, { readOnly: true });
+    open.push(owner);
+    const client = CatalogClient.fromPort(owner.port());
+    expect(sorted(new Map(client.entries()))).toEqual(sorted(expected));
+    await client.close();
   });
 });

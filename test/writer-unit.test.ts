@@ -126,9 +126,14 @@ describe('Writer, driven without a thread', () => {
   });
 
   it('answers sync after the changes it fences, and forgets a party that leaves before answering stats', async () => {
-    const { writer, owner, client, parties } = rig();
+    const { writer, owner, client, parties, store } = rig();
     const other = client();
     other.postMessage({ kind: 'hello', id: 0 });
+    await writer.turn();
+    // The hello's rows come from the store thread (played here): DuckDB's table as of batch 0.
+    expect(receiveMessageOnPort(store)?.message).toEqual({ kind: 'read-rows' });
+    expect(received(other)).toEqual([]);
+    store.postMessage({ kind: 'rows-now', rows: { names: [], jsons: [], versions: [] }, seq: 0 });
     await writer.turn();
     expect(received(other)).toMatchObject([{ kind: 'hello', seq: 0 }]);
     owner.postMessage({ kind: 'write', id: 1, op: 'define', name: 'k', json: '1' });
@@ -143,6 +148,36 @@ describe('Writer, driven without a thread', () => {
     const [stats] = replies(owner);
     expect(stats).toMatchObject({ id: 2, ok: true, stats: { parties: 1 } });
     expect(parties.size).toBe(1);
+  });
+
+  it("a new party's hello is DuckDB's rows plus every batch DuckDB lacks, and no changes come before it", async () => {
+    const { writer, owner, parties, store } = rig();
+    owner.postMessage({ kind: 'write', id: 1, op: 'define', name: 'a', json: '1' });
+    await writer.turn();
+    owner.postMessage({ kind: 'write', id: 2, op: 'define', name: 'b', json: '2' });
+    await writer.turn();
+    // A port handed out by catalog.port(): it listens once it has its hello.
+    const channel = new MessageChannel();
+    parties.add(new PortParty(channel.port2, createReplySlot(), false, { listening: false }));
+    const other = channel.port1;
+    other.postMessage({ kind: 'hello', id: 0 });
+    await writer.turn();
+    expect(receiveMessageOnPort(store)).toBeDefined();
+    // Written while DuckDB is read: part of the hello, never a change before it.
+    owner.postMessage({ kind: 'write', id: 3, op: 'drop', name: 'a' });
+    owner.postMessage({ kind: 'write', id: 4, op: 'replace', name: 'c', json: '"z"' });
+    await writer.turn();
+    expect(received(other)).toEqual([]);
+    // DuckDB holds batch 1 only (a = 1): the hello brings it up to batch 3.
+    store.postMessage({ kind: 'rows-now', rows: { names: ['a'], jsons: ['1'], versions: [1] }, seq: 1 });
+    await writer.turn();
+    const [hello] = received(other);
+    expect(hello).toMatchObject({ kind: 'hello', seq: 3 });
+    const rows = (hello as { rows: { names: string[]; jsons: string[]; versions: number[] } }).rows;
+    expect(rows.names.map((name, i) => [name, rows.jsons[i], rows.versions[i]]).sort()).toEqual([['b', '2', 1], ['c', '"z"', 1]]);
+    owner.postMessage({ kind: 'write', id: 5, op: 'define', name: 'd', json: '4' });
+    await writer.turn();
+    expect(received(other)).toMatchObject([{ kind: 'changes', seq: 4, names: ['d'] }]);
   });
 
   it('a port that never said hello receives no changes, only its own replies', async () => {

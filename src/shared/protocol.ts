@@ -370,6 +370,8 @@ export type JournalToStore =
   | { readonly kind: 'reconcile'; readonly seq: number; readonly rows: Columns }
   /** Send every stored row. */
   | { readonly kind: 'load' }
+  /** Send every stored row and the batch they reflect (for a new party's hello). */
+  | { readonly kind: 'read-rows' }
   /** The file did not open: rename it aside and start a fresh one. */
   | { readonly kind: 'rebuild' }
   | { readonly kind: 'checkpoint'; readonly id: number; readonly upTo: number }
@@ -398,6 +400,8 @@ export type StoreToJournal =
   | { readonly kind: 'applied'; readonly seq: number; readonly rows: number; readonly ms: number }
   | { readonly kind: 'apply-failed'; readonly seq: number; readonly error: WireError }
   | { readonly kind: 'rows'; readonly rows: Columns; readonly appliedSeq: number | null }
+  /** Answer to `read-rows`: the table as of applied batch `seq`. */
+  | { readonly kind: 'rows-now'; readonly rows: Columns; readonly seq: number }
   | { readonly kind: 'reconciled'; readonly changed: number }
   | { readonly kind: 'checkpointed'; readonly id: number; readonly error?: WireError }
   | { readonly kind: 'snapshotted'; readonly seq: number; readonly error?: WireError }

@@ -6,14 +6,20 @@ import { toWireError } from '../shared/wire-error.js';
 /** [name, json, version] */
 export type Row = readonly [string, string, number];
 
-/** What the writer knows of a stored row. */
+/** A stored row, as open reads it from the journal. */
 export interface Stored {
   readonly json: string;
   readonly version: number;
 }
 
-/** Every stored row: the journal thread's copy of the catalog, so new clients get a snapshot. */
+/** Every stored row with its definition: what open builds (and sends the owner). */
 export type VersionIndex = Map<string, Stored>;
+
+/**
+ * Every stored name and its version: all the journal thread keeps to plan writes. Not the
+ * definitions — the owner's map and DuckDB hold those; a copy here cost ~450 bytes a row.
+ */
+export type Versions = Map<string, number>;
 
 /** Row changes to make in one transaction. The three sets are disjoint. */
 export interface Changes {
@@ -32,7 +38,7 @@ export interface BatchPlan extends Changes {
   /** The net effect per touched name, for the change stream: json null = dropped. */
   readonly changes: { readonly names: string[]; readonly jsons: Array<string | null> };
   /** Applies the batch to the index once it has committed. */
-  readonly commitTo: (index: VersionIndex) => void;
+  readonly commitTo: (index: Versions) => void;
 }
 
 /**
@@ -58,12 +64,12 @@ export function applyRows(plan: Changes): ApplyRow[] {
   return rows;
 }
 
-export function planBatch(index: ReadonlyMap<string, Stored>, requests: readonly WriteRequest[]): BatchPlan {
+export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[]): BatchPlan {
   const overlay = new Map<string, Stored | null>();
   const versionOf = (name: string): number | undefined => {
     const staged = overlay.get(name);
     if (staged !== undefined) return staged === null ? undefined : staged.version;
-    return index.get(name)?.version;
+    return index.get(name);
   };
   const replies: Reply[] = requests.map((request) => {
     const current = versionOf(request.name);
@@ -107,7 +113,7 @@ export function planBatch(index: ReadonlyMap<string, Stored>, requests: readonly
     commitTo(target) {
       for (const [name, final] of overlay) {
         if (final === null) target.delete(name);
-        else target.set(name, final);
+        else target.set(name, final.version);
       }
     },
   };

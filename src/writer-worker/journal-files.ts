@@ -1,4 +1,4 @@
-import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsync, fsyncSync, openSync, readdirSync, renameSync, rmSync, write, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { Slot } from '../shared/slots.js';
 
@@ -71,6 +71,17 @@ export function zeroFill(fd: number, from: number, bytes: number): void {
   zeros ??= Buffer.alloc(1024 * 1024);
   for (let at = 0; at < bytes; at += zeros.length) writeFully(fd, zeros.subarray(0, Math.min(zeros.length, bytes - at)), from + at);
   fsyncSync(fd);
+}
+
+/** Writes `bytes` zeros at the start of `fd` and fsyncs it, each call on a libuv thread. */
+export async function zeroFillInBackground(fd: number, bytes: number): Promise<void> {
+  const chunk = (zeros ??= Buffer.alloc(1024 * 1024));
+  for (let at = 0; at < bytes; ) {
+    const length = Math.min(chunk.length, bytes - at);
+    const written = await new Promise<number>((resolve, reject) => write(fd, chunk, 0, length, at, (error, count) => (error === null ? resolve(count) : reject(error))));
+    at += written;
+  }
+  await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error === null ? resolve() : reject(error))));
 }
 
 export function writeFully(fd: number, bytes: Buffer, position: number): void {

@@ -32,14 +32,25 @@ function fail(error: unknown): void {
 process.on('uncaughtException', fail);
 process.on('unhandledRejection', fail);
 
-try {
+/**
+ * Opens the catalog and greets the owner. A function of its own so that what open read
+ * (every row's JSON text: the Writer keeps only versions) is garbage once it returns; a
+ * local of this module's top level would live on in its frame, suspended at `run()`.
+ */
+function start(): Writer {
   const opened = openCatalog(config, store);
-  writer = new Writer(config, opened, store, liveness, parties);
+  const started = new Writer(config, opened, store, liveness, parties);
   parties.add(owner);
   liveness.committed(opened.seq);
   owner.send({ kind: 'ready', seq: opened.seq, rows: toColumns(opened.index), ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
   liveness.set(WorkerState.RUNNING);
-  writer.prepareNextLog();
+  started.prepareNextLog();
+  started.compactLeftovers();
+  return started;
+}
+
+try {
+  writer = start();
 } catch (error) {
   // DuckDB may be open: the store thread closes it before this thread reports the failure.
   store.send({ kind: 'close', upTo: 0, discardCreated: true });

@@ -16,7 +16,7 @@ import type { Row } from './batch-plan.js';
 import { assertAccess, isPermissionCode } from './file-access.js';
 import { InFlight } from './in-flight.js';
 import { MarkWriter } from './journal-mark.js';
-import { createExclusive, journalPaths, setAside, zeroFill } from './journal-files.js';
+import { createExclusive, journalPaths, setAside, zeroFillInBackground } from './journal-files.js';
 import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import { SocketServer } from './socket-server.js';
@@ -261,10 +261,10 @@ function snapshot(atLeast: number): void {
       let writer: SnapshotWriter | undefined;
       try {
         const seq = await store!.readConsistent(
-          (position) => (writer = SnapshotWriter.begin(path, position)),
+          (position) => (writer = SnapshotWriter.begin(path, position, { background: true })),
           (names, jsons, versions) => names.forEach((name, i) => writer!.add(name, jsons[i]!, versions[i]!)),
         );
-        writer!.finish();
+        await writer!.finishInBackground();
         if (seq < wanted) throw new CatalogStorageError(`snapshot reached batch ${seq}, not ${wanted}`);
         toJournal({ kind: 'snapshotted', seq });
       } catch (error) {
@@ -275,12 +275,16 @@ function snapshot(atLeast: number): void {
   })().finally(() => (snapshotting = undefined));
 }
 
-/** Zero-fills the journal thread's next log here, off the callers' path. */
-function prepareLog(bytes: number): void {
+/**
+ * Zero-fills the journal thread's next log here, off the callers' path, with its writes
+ * and fsync on libuv threads: a log of tens of MB (a large catalog's compaction cycle)
+ * must not hold the applies behind it.
+ */
+async function prepareLog(bytes: number): Promise<void> {
   let fd = -1;
   try {
     fd = createExclusive(journalPaths(path).nextLog);
-    zeroFill(fd, 0, bytes);
+    await zeroFillInBackground(fd, bytes);
     toJournal({ kind: 'log-prepared' });
   } catch (error) {
     toJournal({ kind: 'log-prepared', error: toWireError(error) });
@@ -357,6 +361,13 @@ function onMessage(message: JournalToStore): void {
         toJournal({ kind: 'rows', rows, appliedSeq });
       });
       return;
+    case 'read-rows':
+      // Inside the serial queue no apply runs, so the rows are exactly those of APPLIED_SEQ.
+      void serial.run(async () => {
+        const rows = await store!.loadAll();
+        toJournal({ kind: 'rows-now', rows, seq: Atomics.load(slots, Slot.APPLIED_SEQ) });
+      }).catch((error: unknown) => void stop(WorkerState.FAILED, error));
+      return;
     case 'rebuild':
       void serial.run(rebuild);
       return;
@@ -376,7 +387,7 @@ function onMessage(message: JournalToStore): void {
       snapshot(message.atLeast);
       return;
     case 'prepare-log':
-      prepareLog(message.bytes);
+      void prepareLog(message.bytes);
       return;
     case 'close':
       void serial

@@ -1,11 +1,11 @@
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { ApplyRequest, ChangesMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
+import type { ApplyRequest, ChangesMessage, Columns, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
-import { applyRows, journalRows, planBatch, type VersionIndex } from './batch-plan.js';
+import { applyRows, journalRows, planBatch, type Versions } from './batch-plan.js';
 import { Faults } from './faults.js';
 import { journalPaths, listSegments, syncDirectory, whileBusy } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
@@ -26,6 +26,17 @@ interface Work {
 const YIELD_EVERY_MS = 20;
 
 /**
+ * Journal bytes per byte of the last snapshot before the log is compacted again. A snapshot
+ * rewrites the whole catalog, so a fixed trigger makes bulk loading O(N²) (each rotation of
+ * 4 MiB cost a full snapshot: 86 MB at 300k entries); growing the trigger with the
+ * snapshot keeps its cost per written byte flat in N (4 snapshot bytes per journal byte),
+ * while open, which decodes the log's records after the snapshot, reads at most a quarter more.
+ */
+const LOG_PER_SNAPSHOT_BYTE = 0.25;
+/** A prepared next log is zero-filled up to this much; a longer cycle grows it by the megabyte. */
+const MAX_PREPARED_LOG_BYTES = 32 * 1024 * 1024;
+
+/**
  * The journal thread's loop: it sleeps in Atomics.wait on the doorbell, drains every
  * party's port, plans the writes against its index, journals them with one fdatasync and
  * answers — before DuckDB sees them (with `commit: 'journal'`). DuckDB is brought up to
@@ -36,7 +47,19 @@ export class Writer {
   readonly #store: StoreLink;
   readonly #liveness: Liveness;
   readonly #parties: Parties<PortParty>;
-  readonly #index: VersionIndex;
+  readonly #index: Versions;
+  /**
+   * Each journaled batch's changes until DuckDB holds it (and, while a party waits for its
+   * hello, every batch since): a new party gets DuckDB's rows plus these. Bounded by the lag.
+   */
+  #unapplied: Array<{ readonly seq: number; readonly names: readonly string[]; readonly jsons: ReadonlyArray<string | null> }> = [];
+  /** Parties waiting for their hello, served together by one read of DuckDB. */
+  readonly #greeting = new Set<PortParty>();
+  /**
+   * A read-only catalog's rows, for hellos: nothing is ever written, and DuckDB may lack
+   * journaled batches it cannot be given (no roll-forward without write access).
+   */
+  readonly #readOnlyRows: Columns | undefined;
   readonly #log: JournalLog | undefined;
   readonly #lag: Lag;
   readonly #stats = new StatsRecorder();
@@ -47,6 +70,8 @@ export class Writer {
   #compacting = false;
   /** The store thread has made `<file>.journal.next`. */
   #nextLogReady = false;
+  /** Log bytes at which it is sealed and compacted: see {@link LOG_PER_SNAPSHOT_BYTE}. */
+  #compactAt: number;
   #finished = false;
   #dying = false;
 
@@ -55,11 +80,14 @@ export class Writer {
     this.#store = store;
     this.#liveness = liveness;
     this.#parties = parties;
-    this.#index = opened.index;
+    this.#index = new Map();
+    for (const [name, { version }] of opened.index) this.#index.set(name, version);
+    this.#readOnlyRows = config.readOnly ? toColumns(opened.index) : undefined;
     this.#log = opened.log;
     this.#seq = opened.seq;
     this.#lag = new Lag(opened.seq, opened.appliedSeq);
     this.#faults = new Faults(config.faults);
+    this.#compactAt = compactionTrigger(config.compactAfterBytes, config.path);
   }
 
   async run(): Promise<void> {
@@ -95,11 +123,59 @@ export class Writer {
     this.#greet(party);
   }
 
-  /** Every stored row as of the newest batch; the party's changes start after it. */
+  /**
+   * Every stored row as of the newest batch; the party's changes start after it. The rows
+   * come from DuckDB (read on the store thread, off this loop) plus the batches it lacks;
+   * until then the party gets no changes.
+   */
   #greet(party: PortParty): void {
-    party.listen();
-    party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index) });
-    party.wake();
+    if (this.#readOnlyRows !== undefined) {
+      party.listen();
+      party.send({ kind: 'hello', seq: this.#seq, rows: this.#readOnlyRows });
+      party.wake();
+      return;
+    }
+    if (this.#greeting.size === 0) this.#store.send({ kind: 'read-rows' });
+    this.#greeting.add(party);
+  }
+
+  /** DuckDB's rows as of batch `seq`, brought up to the newest batch: every waiting party's hello. */
+  #greetAll(rows: Columns, seq: number): void {
+    const newer = new Map<string, string | null>();
+    for (const batch of this.#unapplied) {
+      if (batch.seq <= seq) continue;
+      batch.names.forEach((name, i) => newer.set(name, batch.jsons[i] ?? null));
+    }
+    let current: Columns = rows;
+    if (newer.size > 0) {
+      current = { names: [], jsons: [], versions: [] };
+      rows.names.forEach((name, i) => {
+        if (newer.has(name)) return;
+        current.names.push(name);
+        current.jsons.push(rows.jsons[i]!);
+        current.versions.push(rows.versions[i]!);
+      });
+      for (const [name, json] of newer) {
+        if (json === null) continue;
+        current.names.push(name);
+        current.jsons.push(json);
+        current.versions.push(this.#index.get(name)!);
+      }
+    }
+    for (const party of this.#greeting) {
+      party.listen();
+      party.send({ kind: 'hello', seq: this.#seq, rows: current });
+      party.wake();
+    }
+    this.#greeting.clear();
+    this.#forgetApplied(this.#lag.appliedSeq);
+  }
+
+  #forgetApplied(seq: number): void {
+    if (this.#greeting.size > 0) return;
+    let applied = 0;
+    while (applied < this.#unapplied.length && this.#unapplied[applied]!.seq <= seq) applied++;
+    if (applied > 0) this.#unapplied = this.#unapplied.slice(applied);
   }
 
   /**
@@ -209,6 +285,7 @@ export class Writer {
         await this.#faults.maybeTrip('after-commit');
         this.#faults.committed();
         plan.commitTo(this.#index);
+        this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
         if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
       }
     } else {
@@ -263,6 +340,8 @@ export class Writer {
       }
       await this.#faults.maybeTrip('after-commit');
       this.#faults.committed();
+      // A client greeted before DuckDB applies this batch gets it from here (see #greet).
+      this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
       if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
     }
     plan.commitTo(this.#index);
@@ -330,8 +409,8 @@ export class Writer {
 
   /** Seals a full log and asks for a snapshot that covers it; the sealed file goes once it is written. */
   #maybeCompact(): void {
-    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#config.compactAfterBytes) return;
-    const bytes = logBytes(this.#config.compactAfterBytes);
+    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#compactAt) return;
+    const bytes = this.#preparedLogBytes();
     const sealed = this.#log.seal(this.#nextLogReady, bytes);
     this.#nextLogReady = false;
     this.#compacting = true;
@@ -341,13 +420,31 @@ export class Writer {
 
   /** Asks the store thread for the first prepared log (later ones are asked for at each seal). */
   prepareNextLog(): void {
-    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: logBytes(this.#config.compactAfterBytes) });
+    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: this.#preparedLogBytes() });
+  }
+
+  /**
+   * Sealed logs left by a process that stopped mid-compaction wait for a snapshot that covers
+   * them: ask for it now rather than at the next seal, which with a large catalog may be far
+   * off (and a run of short-lived processes would pile them up meanwhile).
+   */
+  compactLeftovers(): void {
+    if (this.#log === undefined || this.#compacting) return;
+    const newest = listSegments(this.#config.path).at(-1);
+    if (newest === undefined) return;
+    this.#compacting = true;
+    this.#store.send({ kind: 'snapshot', atLeast: Math.min(newest.lastSeq, this.#seq) });
+  }
+
+  #preparedLogBytes(): number {
+    return logBytes(Math.min(this.#compactAt, Math.max(this.#config.compactAfterBytes, MAX_PREPARED_LOG_BYTES)));
   }
 
   #onStore(message: StoreToJournal): void {
     switch (message.kind) {
       case 'applied':
         this.#lag.applied(message.seq);
+        this.#forgetApplied(message.seq);
         this.#stats.recordApply(message.rows, message.ms);
         return;
       case 'apply-failed':
@@ -362,14 +459,20 @@ export class Writer {
       }
       case 'snapshotted':
         this.#compacting = false;
-        if (message.error === undefined) this.#dropSegments(message.seq);
+        if (message.error === undefined) {
+          this.#dropSegments(message.seq);
+          this.#compactAt = compactionTrigger(this.#config.compactAfterBytes, this.#config.path);
+        }
         else process.emitWarning(`duckcat: journal snapshot failed, sealed logs kept: ${message.error.message}`, { code: 'DUCKCAT_SNAPSHOT_FAILED' });
         return;
       case 'log-prepared':
         this.#nextLogReady = message.error === undefined;
         return;
       case 'client':
-        this.welcome(new PortParty(message.port, message.reply, false, { remote: true }));
+        this.welcome(new PortParty(message.port, message.reply, false, { remote: true, listening: false }));
+        return;
+      case 'rows-now':
+        this.#greetAll(message.rows, message.seq);
         return;
       default:
         return;
@@ -463,6 +566,17 @@ export class Writer {
     party.send(reply);
     party.wake();
   }
+}
+
+/** When to compact next: `compactAfterBytes`, or more once the snapshot is large (see {@link LOG_PER_SNAPSHOT_BYTE}). */
+function compactionTrigger(compactAfterBytes: number, path: string): number {
+  let snapshotBytes = 0;
+  try {
+    if (path !== ':memory:') snapshotBytes = statSync(journalPaths(path).snapshot).size;
+  } catch {
+    // no snapshot yet
+  }
+  return Math.max(compactAfterBytes, Math.round(snapshotBytes * LOG_PER_SNAPSHOT_BYTE));
 }
 
 function assertNever(message: never): never {

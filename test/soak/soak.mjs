@@ -21,6 +21,8 @@
 //   node test/soak/soak.mjs --long-paths 30            catalog paths of 90-400 characters: serve, connect, no leftovers
 //   node test/soak/soak.mjs --read-only-holder 20      connect while read-only processes hold the file; kill or close them
 //   node test/soak/soak.mjs --fd-cycles 200            open/close cycles (and cycles / 4 connects): fd and thread counts
+//   node test/soak/soak.mjs --big-catalog 500          ~500 MB of 8 KB definitions, default options,
+//                           writes timed through compactions (test/soak/big-catalog.mjs)
 //   Each prints its summary as one JSON line (`phase ...`); a phase that finds a lost or
 //   rolled-back write, a refusal where none is allowed, or a broken writer fails the run.
 //
@@ -33,6 +35,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatSummary, runTrials } from '../crash/trial.mjs';
 import { fuzzDefinitions, fuzzNames, fuzzSequences } from '../fuzz/properties.mjs';
+import { bigCatalog } from './big-catalog.mjs';
 import { journalMutationFuzz, recoveryCrash, socketFuzz, syscallFaultSweep, FAULT_TARGETS } from '../fuzz/reliability.mjs';
 import { fdCycles, longPaths, readOnlyHolder } from './resource-phases.mjs';
 import { piscinaPhase } from './piscina-phase.mjs';
@@ -57,6 +60,7 @@ const { values } = parseArgs({
     'piscina-entries': { type: 'string' },
     'read-only-holder': { type: 'string' },
     'fd-cycles': { type: 'string' },
+    'big-catalog': { type: 'string' },
   },
 });
 
@@ -65,7 +69,7 @@ const count = (text, name) => {
   if (!Number.isSafeInteger(n) || n < 0) throw new TypeError(`--${name} must be a non-negative integer, got ${text}`);
   return n;
 };
-const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'long-paths', 'read-only-holder', 'fd-cycles', 'piscina-tasks'];
+const phaseFlags = ['journal-mutations', 'socket-seconds', 'recovery-trials', 'fault-sweep', 'long-paths', 'read-only-holder', 'fd-cycles', 'big-catalog', 'piscina-tasks'];
 const anyPhase = phaseFlags.some((flag) => values[flag] !== undefined);
 const trials = values.trials === undefined ? (values.fuzz === undefined && !anyPhase ? 1000 : 0) : count(values.trials, 'trials');
 const fuzz = values.fuzz === undefined ? 0 : count(values.fuzz, 'fuzz');
@@ -163,6 +167,10 @@ if (values['read-only-holder'] !== undefined) {
 if (values['fd-cycles'] !== undefined) {
   const n = count(values['fd-cycles'], 'fd-cycles');
   failed = phaseFailed(await fdCycles({ cycles: n, dir, log: progress(Math.max(1, Math.round(n / 10))) })) || failed;
+}
+if (values['big-catalog'] !== undefined) {
+  const mb = count(values['big-catalog'], 'big-catalog');
+  failed = phaseFailed(await bigCatalog({ dir, mb, log: (line) => console.log(`[${elapsed()}] ${line}`) })) || failed;
 }
 
 if (values['piscina-tasks'] !== undefined) {

@@ -1,0 +1,180 @@
+// The big-catalog phase of the soak (issue 12 item 1, issue 19): a catalog of about `mb`
+// megabytes of 8 KB definitions with default options, filled with async defines, then
+// replaced one defineSync-style call at a time (replaceSync) through compactions. Every
+// write is timed; the ones that overlap a compaction (a sealed log exists: from the seal
+// until the snapshot that covers it is written) are reported apart. A healthy writer doing
+// its own maintenance must never be declared hung, and must not stall the writes.
+import { readdirSync, statSync, watch } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { Catalog } from 'duckcat';
+
+const DEFINITION_BYTES = 8 * 1024;
+const FILL_IN_FLIGHT = 64;
+
+function definition(i, round) {
+  const head = JSON.stringify({ kind: 'big', i, round, body: '' });
+  // A body that differs per entry and round, so nothing compresses to a shared value.
+  const unit = `${i.toString(36)}-${round.toString(36)}-`;
+  const body = unit.repeat(Math.ceil((DEFINITION_BYTES - head.length) / unit.length)).slice(0, DEFINITION_BYTES - head.length);
+  return { kind: 'big', i, round, body };
+}
+
+const wallNow = () => performance.timeOrigin + performance.now();
+
+/** Compaction windows: a sealed log `<file>.journal.<seq>` appears at the seal and goes once a snapshot covers it. */
+function watchCompactions(path) {
+  const sealed = new RegExp(`^${basename(path).replace(/\./g, '\\.')}\\.journal\\.\\d+$`);
+  const open = new Map();
+  const windows = [];
+  const watcher = watch(dirname(path), (_event, name) => {
+    if (name === null || !sealed.test(name)) return;
+    let sealedAt;
+    try {
+      sealedAt = statSync(join(dirname(path), name)).ctimeMs;
+    } catch {
+      sealedAt = undefined;
+    }
+    if (sealedAt !== undefined && !open.has(name)) open.set(name, sealedAt);
+    else if (sealedAt === undefined && open.has(name)) {
+      windows.push([open.get(name), wallNow()]);
+      open.delete(name);
+    }
+  });
+  return {
+    windows,
+    /** Whether a compaction is running now (a window opened and not closed). */
+    get running() {
+      return open.size > 0;
+    },
+    stop() {
+      watcher.close();
+      for (const start of open.values()) windows.push([start, wallNow()]);
+    },
+  };
+}
+
+function percentiles(samples) {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] * 100) / 100);
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: at(1) };
+}
+
+function filesMB(path, test) {
+  let bytes = 0;
+  for (const entry of readdirSync(dirname(path))) {
+    if (entry.startsWith(basename(path)) && test(entry.slice(basename(path).length))) bytes += statSync(join(dirname(path), entry)).size;
+  }
+  return Math.round(bytes / 2 ** 20);
+}
+
+/**
+ * Fills `mb` megabytes of definitions, then replaces entries with replaceSync until
+ * `compactions` compactions have finished during that phase (or `maxWrites`).
+ * @returns the phase summary; `failures` lists what broke the targets.
+ */
+export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000, log = () => {} }) {
+  const path = join(dir, 'big.duckdb');
+  const entries = Math.ceil((mb * 2 ** 20) / DEFINITION_BYTES);
+  const rssBefore = process.memoryUsage().rss;
+  const catalog = await Catalog.open(path);
+  const watcher = watchCompactions(path);
+  const failures = [];
+  let timeouts = 0;
+  let maxJournalMB = 0;
+  const note = (error) => {
+    if (error?.code === 'ERR_CATALOG_TIMEOUT') timeouts++;
+    if (failures.length < 5) failures.push(`${error?.code ?? 'error'}: ${error?.message ?? error}`);
+  };
+  const started = performance.now();
+
+  // Fill, async: the writes a service loading its catalog would make.
+  const fill = [];
+  let next = 0;
+  let lastLog = performance.now();
+  await Promise.all(Array.from({ length: FILL_IN_FLIGHT }, async () => {
+    while (next < entries && failures.length === 0) {
+      const i = next++;
+      const t0 = wallNow();
+      try {
+        await catalog.define(`big.${i}`, definition(i, 0));
+        fill.push([t0, wallNow()]);
+      } catch (error) {
+        note(error);
+      }
+      if (performance.now() - lastLog > 15_000) {
+        lastLog = performance.now();
+        maxJournalMB = Math.max(maxJournalMB, filesMB(path, (rest) => rest.startsWith('.journal')));
+        log(`big-catalog: filled ${fill.length}/${entries}`);
+      }
+    }
+  }));
+  const fillMs = performance.now() - started;
+  const rssAfterFill = process.memoryUsage().rss;
+
+  // Replace, sync, one caller: each latency is one write's whole wait.
+  const replaced = [];
+  const syncStart = wallNow();
+  const startedDuringSync = () => watcher.windows.filter(([from]) => from >= syncStart).length;
+  let round = 1;
+  for (let k = 0; k < maxWrites && failures.length === 0; k++) {
+    if (startedDuringSync() >= compactions && !watcher.running) break;
+    const i = (k * 7919) % entries;
+    const value = definition(i, round);
+    const t0 = wallNow();
+    try {
+      catalog.replaceSync(`big.${i}`, value);
+      replaced.push([t0, wallNow()]);
+    } catch (error) {
+      note(error);
+    }
+    if (i === entries - 1) round++;
+    // Let the watcher's events in now and then (replaceSync never yields).
+    if (k % 200 === 199) await new Promise((resolve) => setImmediate(resolve));
+    if (k % 5000 === 4999) {
+      maxJournalMB = Math.max(maxJournalMB, filesMB(path, (rest) => rest.startsWith('.journal')));
+      log(`big-catalog: ${k + 1} replaceSync, ${startedDuringSync()} compactions started and done`);
+    }
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  watcher.stop();
+  const journalMB = filesMB(path, (rest) => rest.startsWith('.journal'));
+  const snapshotMB = filesMB(path, (rest) => rest === '.snapshot');
+  const rssEnd = process.memoryUsage().rss;
+  // A poisoned catalog (a TIMEOUT above) rethrows its error from stats(); close() still works.
+  const stats = await catalog.stats().catch(() => undefined);
+  await catalog.close();
+  const fileMB = filesMB(path, (rest) => rest === '' || rest === '.wal');
+
+  const during = ([t0, t1]) => watcher.windows.some(([from, to]) => t0 <= to && t1 >= from);
+  const ms = ([t0, t1]) => t1 - t0;
+  const syncAll = percentiles(replaced.map(ms));
+  const syncDuring = percentiles(replaced.filter(during).map(ms));
+  const compactionsDuringSync = startedDuringSync();
+  if (timeouts > 0) failures.push(`${timeouts} false ERR_CATALOG_TIMEOUT with default options`);
+  if (compactionsDuringSync === 0) failures.push('no compaction ran during the replaceSync phase: raise --big-catalog or the write cap');
+  else if (syncDuring.p999 !== null && syncDuring.p50 !== null && syncDuring.p999 > 5 * syncDuring.p50) {
+    failures.push(`write p99.9 during compaction ${syncDuring.p999} ms > 5x its p50 ${syncDuring.p50} ms`);
+  }
+  return {
+    phase: 'big-catalog',
+    mb,
+    entries,
+    definitionBytes: DEFINITION_BYTES,
+    fillSeconds: Math.round(fillMs / 100) / 10,
+    fillAsyncMs: percentiles(fill.map(ms)),
+    fillDuringCompactionMs: percentiles(fill.filter(during).map(ms)),
+    replaceSyncMs: syncAll,
+    replaceSyncDuringCompactionMs: syncDuring,
+    // The control: the same writes while no compaction ran (this machine's own noise).
+    replaceSyncOutsideCompactionMs: percentiles(replaced.filter((sample) => !during(sample)).map(ms)),
+    compactions: watcher.windows.length,
+    compactionsDuringSync,
+    longestCompactionMs: Math.round(Math.max(0, ...watcher.windows.map(([from, to]) => to - from))),
+    timeouts,
+    backpressureWaits: stats?.lag?.backpressureWaits ?? null,
+    applies: stats?.applies ?? null,
+    rssMB: { before: Math.round(rssBefore / 2 ** 20), afterFill: Math.round(rssAfterFill / 2 ** 20), end: Math.round(rssEnd / 2 ** 20) },
+    filesMB: { duckdb: fileMB, journalEnd: journalMB, journalMax: maxJournalMB, snapshot: snapshotMB },
+    failures,
+  };
+}
