@@ -97,7 +97,8 @@ export class Writer {
   /** Every stored row as of the newest batch; the party's changes start after it. */
   #greet(party: PortParty): void {
     party.listen();
-    party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index) });
+    const commit = this.#config.ackAfter === 'store' ? 'duckdb' : 'journal';
+    party.send({ kind: 'hello', seq: this.#seq, rows: toColumns(this.#index), commit, persistent: this.#config.path !== ':memory:', pid: process.pid });
     party.wake();
   }
 
