@@ -20,6 +20,8 @@ export interface ViewLimits {
   readonly maxDefinitionBytes: number;
   /** The owner's `commit` option (a party learns it from the owner). */
   readonly commit: 'journal' | 'duckdb';
+  /** True for a handle whose writer is in another process. */
+  readonly remote?: boolean;
 }
 
 /** Options of {@link CatalogView.watch}. */
@@ -62,6 +64,11 @@ export abstract class CatalogView {
    * A client or remote handle reports its owner's. See `CatalogOptions.commit`.
    */
   readonly commit: 'journal' | 'duckdb';
+  /**
+   * True for a {@link RemoteCatalog}: the writer runs in the owner's process. (Its SQL
+   * functions then need no spare libuv pool thread of this process to commit.)
+   */
+  readonly remote: boolean;
   protected readonly map: DefinitionMap;
   protected readonly link: PortLink;
   readonly #limits: ViewLimits;
@@ -77,6 +84,7 @@ export abstract class CatalogView {
     this.readOnly = limits.readOnly;
     this.persistent = path !== ':memory:';
     this.commit = limits.commit;
+    this.remote = limits.remote === true;
     this.link = link;
     this.map = feed.map;
     this.#limits = limits;

@@ -62,7 +62,7 @@ export class RemoteCatalog extends CatalogView {
       feed.map.load(hello.rows);
       worker.unref();
       // The owner's commit mode, not this process's default: the SQL functions' pool guard depends on it.
-      const limits: ViewLimits = { ...resolved, commit: hello.commit ?? 'journal' };
+      const limits: ViewLimits = { ...resolved, commit: hello.commit ?? 'journal', remote: true };
       return new RemoteCatalog(absolute, worker, port1, link, feed, limits, hello.pid);
     } catch (error) {
       await worker.terminate();
