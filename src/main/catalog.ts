@@ -81,7 +81,7 @@ export class Catalog extends CatalogView {
    * Reaches a catalog owned by another process through the owner's `<file>.sock` (use it
    * when `open` throws ERR_CATALOG_LOCKED). Same reads and writes; the map is a replica
    * kept current by the owner's change stream. If the owner exits, calls fail with
-   * ERR_CATALOG_WRITER_EXITED.
+   * ERR_CATALOG_WRITER_EXITED, and the handle emits 'disconnect' at once (with the owner's pid).
    * @throws {CatalogWriterExitedError} when no process serves the file.
    * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
    *   when nobody serves it because a process holds it `readOnly`: wait for that process
