@@ -19,12 +19,11 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-async function party(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Record<string, unknown>> {
+async function party(args: string[]): Promise<Record<string, unknown>> {
   const child = spawnFixture('sql-party.mjs', [path, ...args]);
   const result = await collect(child, 60_000);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
-  void env;
   return JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
