@@ -39,7 +39,7 @@ describe('planBatch', () => {
     const index = new Map([['a', 1]]);
     const plan = planBatch(index, [drop('a'), define('b')]);
     expect(index).toEqual(new Map([['a', 1]]));
-    expect(plan.changes).toEqual({ names: ['a', 'b'], jsons: [null, '1'] });
+    expect(plan.changes).toEqual({ names: ['a', 'b'], jsons: [null, '1'], versions: [1, 1] });
     plan.commitTo(index);
     expect(index).toEqual(new Map([['b', 1]]));
   });

@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
 import type { CatalogView } from '../main/catalog-view.js';
+import type { CatalogChange, CatalogDisconnect } from '../main/change-events.js';
 import type { ReadonlyJson } from '../main/frozen-json.js';
 import { CatalogWriterExitedError } from '../shared/errors.js';
 import type { Command } from './command.js';
@@ -24,30 +24,38 @@ export const watchCommand: Command = {
   details:
     'Connects to the owner (or, when no process owns the file, opens it and serves other processes itself)\n' +
     'and prints each change: `define|replace|drop NAME`; with --json one JSON object per line,\n' +
-    '{ op, name, definition? }, then a line { ready: true, definitions } once watching. The library has no\n' +
-    'change events yet: watch asks the owner for a read fence (sync) every --interval ms (default 200) and\n' +
-    'diffs the map, so several changes to one name in one interval show as one. Exit 0 on SIGINT/SIGTERM,\n' +
-    '14 when the owner closes the catalog or dies, 11 when no catalog exists at the path.',
+    '{ op, name, definition? }, after a line { ready: true, definitions } once watching. Changes come\n' +
+    "from the catalog's change events, one per name per batch, in commit order; `definition` is the value when\n" +
+    'the line is printed (a later change to the name follows on its own line). --interval MS (default 200):\n' +
+    'how often watch also checks that the owner is still there. Exit 0 on SIGINT/SIGTERM, 14 when the owner\n' +
+    'closes the catalog or dies, 11 when no catalog exists at the path.',
   run: async ({ catalogPath, args, output }) => {
     const target = await openTarget(catalogPath, EXISTING);
     const catalog = target.catalog;
-    let stopping = false;
-    const stop = () => {
-      stopping = true;
-    };
+    let finish: (error?: Error) => void = () => undefined;
+    const finished = new Promise<void>((resolve, reject) => {
+      finish = (error) => (error === undefined ? resolve() : reject(error));
+    });
+    const stop = () => finish();
+    const print = (change: CatalogChange) => printChange(output, catalog, change);
+    const gone = ({ code, pid }: CatalogDisconnect) => finish(ownerGone(catalog.path, code, pid));
+    // Events need no timer, but the process must stay up while it waits for them; the same
+    // timer catches a handle whose writer stopped answering without its link closing.
+    const check = setInterval(() => {
+      if (!catalog.connected) finish(ownerGone(catalog.path, 'ERR_CATALOG_WRITER_EXITED', undefined));
+    }, args.intervalMs);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     try {
-      let previous = new Map(catalog.entries());
-      ready(output, target.access, previous.size);
-      while (!stopping) {
-        await new Promise((resolve) => setTimeout(resolve, args.intervalMs));
-        if (stopping) break;
-        await syncOrGone(catalog, target.access === 'connected', args.intervalMs);
-        previous = printChanges(output, previous, catalog);
-      }
+      catalog.on('change', print);
+      catalog.on('disconnect', gone);
+      ready(output, target.access, catalog.size);
+      await finished;
       return ExitCode.OK;
     } finally {
+      clearInterval(check);
+      catalog.off('change', print);
+      catalog.off('disconnect', gone);
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       await catalog.close();
@@ -55,29 +63,10 @@ export const watchCommand: Command = {
   },
 };
 
-/**
- * A read fence that gives up as soon as the handle loses its owner: a pending call to a
- * remote owner that closed cleanly is otherwise failed only at `timeoutMs`.
- */
-async function syncOrGone(catalog: CatalogView, remote: boolean, pollMs: number): Promise<void> {
-  // An owner that closes cleanly removes its socket file, but (today) does not tell the
-  // connected clients, whose `connected` stays true: the file's absence is the signal.
-  const lost = () => !catalog.connected || (remote && !existsSync(`${catalog.path}.sock`));
-  if (lost()) throw new CatalogWriterExitedError(`the owner of ${catalog.path} went away`);
-  const fence = catalog.sync();
-  let timer: NodeJS.Timeout | undefined;
-  const gone = new Promise<never>((_resolve, reject) => {
-    timer = setInterval(() => {
-      if (lost()) reject(new CatalogWriterExitedError(`the owner of ${catalog.path} went away`));
-    }, pollMs);
-  });
-  try {
-    await Promise.race([fence, gone]);
-  } finally {
-    clearInterval(timer);
-    // The losing fence settles later (ERR_CATALOG_WRITER_EXITED or a timeout): nobody waits for it.
-    fence.catch(() => undefined);
-  }
+/** Exit 14 either way (a script waits for a new owner in both cases); the message says which. */
+function ownerGone(path: string, code: CatalogDisconnect['code'], pid: number | undefined): CatalogWriterExitedError {
+  const who = pid === undefined ? 'the owner' : `the owner (pid ${pid})`;
+  return new CatalogWriterExitedError(`${who} of ${path} ${code === 'ERR_CATALOG_CLOSED' ? 'closed the catalog' : 'went away without closing it'}`);
 }
 
 function ready(output: Output, access: string, definitions: number): void {
@@ -85,16 +74,8 @@ function ready(output: Output, access: string, definitions: number): void {
   else output.err(`watching (${access}, ${definitions} definitions); Ctrl-C to stop`);
 }
 
-/** Prints what changed since `previous` (values are compared by identity: the map hands out a new object only when a name changes). */
-function printChanges(output: Output, previous: ReadonlyMap<string, ReadonlyJson>, catalog: CatalogView): Map<string, ReadonlyJson> {
-  const current = new Map(catalog.entries());
-  const changes: WatchChange[] = [];
-  for (const [name, definition] of current) {
-    const before = previous.get(name);
-    if (before === undefined) changes.push({ op: 'define', name, definition });
-    else if (before !== definition) changes.push({ op: 'replace', name, definition });
-  }
-  for (const name of previous.keys()) if (!current.has(name)) changes.push({ op: 'drop', name });
-  for (const change of changes) output.out(output.json ? toJson(change) : `${change.op} ${change.name}`);
-  return current;
+function printChange(output: Output, catalog: CatalogView, { kind, name }: CatalogChange): void {
+  const definition = kind === 'drop' ? undefined : catalog.get(name);
+  const change: WatchChange = definition === undefined ? { op: kind, name } : { op: kind, name, definition };
+  output.out(output.json ? toJson(change) : `${change.op} ${change.name}`);
 }

@@ -4,6 +4,7 @@ import { CatalogInvalidError, CatalogTimeoutError } from '../shared/errors.js';
 import type { ClientInit, ClientToWorker, HelloMessage } from '../shared/protocol.js';
 import { REPLY_SEQ, ringDoorbell } from '../shared/slots.js';
 import { CatalogView } from './catalog-view.js';
+import { ChangeFeed } from './change-events.js';
 import { DefinitionMap } from './definition-map.js';
 import { PortLink } from './port-link.js';
 
@@ -19,8 +20,9 @@ export class CatalogClient extends CatalogView {
   readonly #port: MessagePort;
   readonly #init: ClientInit;
 
-  private constructor(port: MessagePort, link: PortLink, map: DefinitionMap, init: ClientInit) {
-    super(init.path, link, map, init);
+  private constructor(port: MessagePort, link: PortLink, feed: ChangeFeed, init: ClientInit) {
+    // The owner is this very process.
+    super(init.path, link, feed, init, process.pid);
     this.#port = port;
     this.#init = init;
   }
@@ -61,10 +63,10 @@ export class CatalogClient extends CatalogView {
   static #build(port: MessagePort, init: ClientInit): CatalogClient {
     send(port, init, { kind: 'hello', id: 0 });
     const hello = waitForHello(port, init);
-    const map = new DefinitionMap();
-    const link = new PortLink(port, init.slots, init.reply, init, hello.seq, (changes) => map.applyChanges(changes.names, changes.jsons));
-    map.load(hello.rows);
-    return new CatalogClient(port, link, map, init);
+    const feed = new ChangeFeed(new DefinitionMap());
+    const link = new PortLink(port, init.slots, init.reply, init, hello.seq, (changes) => feed.apply(changes));
+    feed.map.load(hello.rows);
+    return new CatalogClient(port, link, feed, init);
   }
 
   /**

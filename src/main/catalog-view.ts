@@ -3,15 +3,34 @@ import { WriteOp, type ApplyOp, type WriteRequest, type WriterStats } from '../s
 import { MAX_BUNDLE, inOp } from '../shared/client-request.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { fromWireError } from '../shared/wire-error.js';
+import { EventEmitter } from 'node:events';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
+import { ChangeFeed, type CatalogChange, type CatalogEvents } from './change-events.js';
 import type { DefinitionMap } from './definition-map.js';
 import type { JsonCompatible, ReadonlyJson } from './frozen-json.js';
 import type { PortLink } from './port-link.js';
+import { attachSemanticViews, type AttachOptions } from './sql/attach.js';
+import { checkSemanticView, type SemanticViewCheck } from './sql/check.js';
+import { querySemanticView, type SemanticViewRow } from './sql/query.js';
 
 export interface ViewLimits {
   readonly readOnly: boolean;
   readonly maxNameBytes: number;
   readonly maxDefinitionBytes: number;
+  /** The owner's `commit` option (a party learns it from the owner). */
+  readonly commit: 'journal' | 'duckdb';
+  /** True for a handle whose writer is in another process. */
+  readonly remote?: boolean;
 }
+
+/** Options of {@link CatalogView.watch}. */
+export interface WatchOptions {
+  /** Ends the iteration (the pending `next()` resolves `done`) when aborted. */
+  readonly signal?: AbortSignal;
+}
+
+type Listener<K extends keyof CatalogEvents> = (...args: CatalogEvents[K]) => void;
 
 /**
  * One write of {@link CatalogView.apply}. `definition` is required for define and replace,
@@ -37,18 +56,131 @@ export abstract class CatalogView {
   readonly path: string;
   /** True when the catalog was opened with `readOnly: true`. */
   readonly readOnly: boolean;
+  /** False for ':memory:': nothing outlives the owner's `close()`. */
+  readonly persistent: boolean;
+  /**
+   * The owner's choice of when a write is acknowledged: `'journal'` once its journal record
+   * is fdatasync'ed (DuckDB follows behind), `'duckdb'` once DuckDB has committed it too.
+   * A client or remote handle reports its owner's. See `CatalogOptions.commit`.
+   */
+  readonly commit: 'journal' | 'duckdb';
+  /**
+   * True for a {@link RemoteCatalog}: the writer runs in the owner's process. (Its SQL
+   * functions then need no spare libuv pool thread of this process to commit.)
+   */
+  readonly remote: boolean;
   protected readonly map: DefinitionMap;
   protected readonly link: PortLink;
   readonly #limits: ViewLimits;
+  readonly #feed: ChangeFeed;
+  readonly #events = new EventEmitter();
+  readonly #ownerPid: number | undefined;
   #state: HandleState = 'open';
   #closing: Promise<void> | undefined;
 
-  protected constructor(path: string, link: PortLink, map: DefinitionMap, limits: ViewLimits) {
+  /** @param ownerPid The owning process, named by the 'disconnect' event. */
+  protected constructor(path: string, link: PortLink, feed: ChangeFeed, limits: ViewLimits, ownerPid?: number) {
     this.path = path;
     this.readOnly = limits.readOnly;
+    this.persistent = path !== ':memory:';
+    this.commit = limits.commit;
+    this.remote = limits.remote === true;
     this.link = link;
-    this.map = map;
+    this.map = feed.map;
     this.#limits = limits;
+    this.#feed = feed;
+    this.#ownerPid = ownerPid;
+    feed.attach(this.#events);
+    link.onLost = (code) => {
+      // This handle's own close() also ends its link: that is no news to its listeners.
+      if (this.#state !== 'open') return;
+      this.#feed.emit('disconnect', this.#ownerPid === undefined ? { code } : { code, pid: this.#ownerPid });
+    };
+  }
+
+  // --- Events: see CatalogEvents and docs/api.md "Change events". ---
+
+  /**
+   * Adds `listener` for `event`:
+   * - `'change'` ({@link CatalogChange}): one per committed name, whoever committed it (this
+   *   handle, another thread, another process), in commit order. Delivered in a microtask
+   *   after this handle's map received the batch, so a read inside the listener already
+   *   shows it (or something newer), and never inside a call of this handle: a `defineSync`
+   *   returns before its own change is emitted. Batches reach a handle when its thread's
+   *   event loop runs (or when a read or write of the handle catches up first).
+   * - `'disconnect'` ({@link CatalogDisconnect}): the owner closed (ERR_CATALOG_CLOSED) or
+   *   its process or writer ended without closing (ERR_CATALOG_WRITER_EXITED), with its pid.
+   * - `'error'`: a listener threw. With no 'error' listener, a process warning
+   *   (DUCKCAT_LISTENER_ERROR) instead; a throwing listener never breaks the map or the link.
+   *
+   * Listening does not keep the process alive.
+   */
+  on<K extends keyof CatalogEvents>(event: K, listener: Listener<K>): this {
+    this.#events.on(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Like {@link on}, for one event. */
+  once<K extends keyof CatalogEvents>(event: K, listener: Listener<K>): this {
+    this.#events.once(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /** Removes a listener added with {@link on} or {@link once}. */
+  off<K extends keyof CatalogEvents>(event: K, listener: Listener<K>): this {
+    this.#events.off(event, listener as (...args: unknown[]) => void);
+    return this;
+  }
+
+  /**
+   * The `'change'` events as an async iterator, from now on: `for await (const change of
+   * catalog.watch()) …`. Ends when the handle closes, disconnects or `signal` aborts.
+   * Changes that arrive while the loop body runs are buffered, none is dropped.
+   */
+  watch(options?: WatchOptions): AsyncIterableIterator<CatalogChange> {
+    const buffered: CatalogChange[] = [];
+    let waiting: ((result: IteratorResult<CatalogChange>) => void) | undefined;
+    let ended = false;
+    const onChange = (change: CatalogChange) => {
+      if (waiting === undefined) buffered.push(change);
+      else {
+        const resolve = waiting;
+        waiting = undefined;
+        resolve({ value: change, done: false });
+      }
+    };
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      this.off('change', onChange);
+      this.off('disconnect', end);
+      options?.signal?.removeEventListener('abort', end);
+      clearInterval(closedWatch);
+      waiting?.({ value: undefined, done: true });
+      waiting = undefined;
+    };
+    this.on('change', onChange);
+    this.on('disconnect', end);
+    options?.signal?.addEventListener('abort', end);
+    // This handle's close() is no event: notice it within a second (unref'd, keeps nothing alive).
+    const closedWatch = setInterval(() => {
+      if (this.#state !== 'open') end();
+    }, 1000).unref();
+    if (options?.signal?.aborted === true) end();
+    const iterator: AsyncIterableIterator<CatalogChange> = {
+      next: () => {
+        const change = buffered.shift();
+        if (change !== undefined) return Promise.resolve({ value: change, done: false });
+        if (ended) return Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve) => (waiting = resolve));
+      },
+      return: () => {
+        end();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /** Number of definitions. @throws {CatalogClosedError} after close. */
@@ -235,6 +367,46 @@ export abstract class CatalogView {
    */
   export(): Record<string, ReadonlyJson> {
     return Object.fromEntries(this.entries());
+  }
+
+  // --- Semantic views in SQL (src/main/sql): one implementation for every kind of handle. ---
+
+  /**
+   * Registers the semantic-view SQL functions on the DuckDB instance behind `connection`:
+   * define/replace/drop_semantic_view, list_semantic_views(), describe_semantic_view(name)
+   * and semantic_view_sql(name, dimensions, metrics). Works the same on the owner, a
+   * {@link CatalogClient} and a {@link RemoteCatalog}: writes commit through the owner's
+   * writer, never through the host's database.
+   * @param connection A connection of the host's own DuckDB instance.
+   * @param options See {@link AttachOptions}.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID when the host has this catalog's file open, or for a bad option.
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close.
+   */
+  attach(connection: DuckDBConnection, options?: AttachOptions): Promise<void> {
+    return attachSemanticViews(this, connection, options);
+  }
+
+  /**
+   * Expands `query` against the semantic view `name` and runs the SQL on `connection`.
+   * @returns The result rows, one object per row (BIGINT/HUGEINT values as bigint).
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an unknown dimension or metric (the
+   *   message lists the valid ones), an entry that is not a semantic view, a bad `where`/`limit`.
+   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close; DuckDB's own error when the host rejects the SQL.
+   */
+  query(connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
+    return querySemanticView(this, connection, name, query);
+  }
+
+  /**
+   * Checks the semantic view `name` against the tables `connection` can see: each table
+   * exists (with its columns), and each filter, dimension and metric binds on its own
+   * (`LIMIT 0`: no rows are read). Problems of the view are reported per part, not thrown.
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an entry that is not a semantic view.
+   */
+  check(connection: DuckDBConnection, name: string): Promise<SemanticViewCheck> {
+    return checkSemanticView(this, connection, name);
   }
 
   protected checkWritable(): void {

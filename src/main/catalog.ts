@@ -6,15 +6,11 @@ import { resolveOptions, type CatalogOptions, type ConnectOptions, type Resolved
 import type { RecoveryReport } from '../shared/protocol.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { CatalogView } from './catalog-view.js';
+import { ChangeFeed } from './change-events.js';
 import { DefinitionMap } from './definition-map.js';
 import { OwnerLock } from './owner-lock.js';
 import { RemoteCatalog } from './remote/remote-catalog.js';
 import { WriterLink } from './writer-link.js';
-import type { DuckDBConnection } from '@duckdb/node-api';
-import type { SemanticViewQuery } from '../shared/semantic-view-sql.js';
-import { attachSemanticViews, type AttachOptions } from './sql/attach.js';
-import { querySemanticView, type SemanticViewRow } from './sql/query.js';
-import { checkSemanticView, type SemanticViewCheck } from './sql/check.js';
 
 const MEMORY = ':memory:';
 
@@ -24,13 +20,6 @@ const MEMORY = ':memory:';
  * writer worker before the map changes and before the call returns.
  */
 export class Catalog extends CatalogView {
-  /** False for ':memory:': nothing outlives `close()`. */
-  readonly persistent: boolean;
-  /**
-   * When a write is acknowledged: `'journal'` once its journal record is fdatasync'ed (DuckDB
-   * follows behind), `'duckdb'` once DuckDB has committed it too. See `CatalogOptions.commit`.
-   */
-  readonly commit: 'journal' | 'duckdb';
   /**
    * Set when `open` found the file damaged or behind its journal and repaired it: why,
    * which damaged files were renamed aside (never deleted), and how many rows were restored.
@@ -44,12 +33,10 @@ export class Catalog extends CatalogView {
     options: ResolvedOptions,
     writer: WriterLink,
     lock: OwnerLock | undefined,
-    map: DefinitionMap,
+    feed: ChangeFeed,
     recovery: RecoveryReport | undefined,
   ) {
-    super(path, writer, map, options);
-    this.persistent = path !== MEMORY;
-    this.commit = options.commit;
+    super(path, writer, feed, options, process.pid);
     this.recovery = recovery;
     this.#writer = writer;
     this.#lock = lock;
@@ -74,16 +61,16 @@ export class Catalog extends CatalogView {
     }
     const absolute = path === undefined || path === MEMORY ? MEMORY : checkedFilePath(path);
     const lock = absolute === MEMORY ? undefined : OwnerLock.acquire(absolute, resolved.readOnly);
-    const map = new DefinitionMap();
+    const feed = new ChangeFeed(new DefinitionMap());
     try {
-      const { link, ready } = await WriterLink.start(absolute, resolved, (changes) => map.applyChanges(changes.names, changes.jsons));
+      const { link, ready } = await WriterLink.start(absolute, resolved, (changes) => feed.apply(changes));
       lock?.confirm();
-      map.load(ready.rows);
+      feed.map.load(ready.rows);
       // Batches rolled forward after a crash are routine; a damaged or missing file is news.
       if (ready.recovery !== undefined && ready.recovery.kind !== 'rolled-forward' && ready.recovery.kind !== 'file-behind') {
         process.emitWarning(`duckcat recovered ${absolute} from its journal: ${ready.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
       }
-      return new Catalog(absolute, resolved, link, lock, map, ready.recovery);
+      return new Catalog(absolute, resolved, link, lock, feed, ready.recovery);
     } catch (error) {
       lock?.release();
       throw error;
@@ -94,7 +81,7 @@ export class Catalog extends CatalogView {
    * Reaches a catalog owned by another process through the owner's `<file>.sock` (use it
    * when `open` throws ERR_CATALOG_LOCKED). Same reads and writes; the map is a replica
    * kept current by the owner's change stream. If the owner exits, calls fail with
-   * ERR_CATALOG_WRITER_EXITED.
+   * ERR_CATALOG_WRITER_EXITED, and the handle emits 'disconnect' at once (with the owner's pid).
    * @throws {CatalogWriterExitedError} when no process serves the file.
    * @throws {CatalogLockedError} ERR_CATALOG_LOCKED with `holder: { pid, readOnly: true }`
    *   when nobody serves it because a process holds it `readOnly`: wait for that process
@@ -142,45 +129,6 @@ export class Catalog extends CatalogView {
       // Only once both writer threads are gone: a second open must never meet a live DuckDB.
       this.#lock?.release();
     }
-  }
-
-  // --- Semantic views in SQL (src/main/sql): thin delegations, kept last in the class. ---
-
-  /**
-   * Registers the semantic-view SQL functions on the DuckDB instance behind `connection`:
-   * define/replace/drop_semantic_view, list_semantic_views(), describe_semantic_view(name)
-   * and semantic_view_sql(name, dimensions, metrics). Writes commit through this catalog's
-   * writer, never through the host's database.
-   * @param connection A connection of the host's own DuckDB instance.
-   * @param options See {@link AttachOptions}.
-   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID when the host has this catalog's file open, or for a bad option.
-   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close.
-   */
-  attach(connection: DuckDBConnection, options?: AttachOptions): Promise<void> {
-    return attachSemanticViews(this, connection, options);
-  }
-
-  /**
-   * Expands `query` against the semantic view `name` and runs the SQL on `connection`.
-   * @returns The result rows, one object per row (BIGINT/HUGEINT values as bigint).
-   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
-   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an unknown dimension or metric (the
-   *   message lists the valid ones), an entry that is not a semantic view, a bad `where`/`limit`.
-   * @throws {CatalogClosedError} ERR_CATALOG_CLOSED after close; DuckDB's own error when the host rejects the SQL.
-   */
-  query(connection: DuckDBConnection, name: string, query: SemanticViewQuery): Promise<SemanticViewRow[]> {
-    return querySemanticView(this, connection, name, query);
-  }
-
-  /**
-   * Checks the semantic view `name` against the tables `connection` can see: each table
-   * exists (with its columns), and each filter, dimension and metric binds on its own
-   * (`LIMIT 0`: no rows are read). Problems of the view are reported per part, not thrown.
-   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND when no view has that name.
-   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for an entry that is not a semantic view.
-   */
-  check(connection: DuckDBConnection, name: string): Promise<SemanticViewCheck> {
-    return checkSemanticView(this, connection, name);
   }
 }
 

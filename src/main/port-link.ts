@@ -74,7 +74,22 @@ export class PortLink {
     this.#onChanges = onChanges;
     this.#probe = new LivenessProbe(slots, timeouts.hangTimeoutMs);
     port.on('message', (message: WorkerToMain) => this.dispatch(message));
+    // The writer's end closed: its thread ended, or (a process's link) the owner went away.
+    port.on('close', () => this.#lost(this.ownerClosed ? 'ERR_CATALOG_CLOSED' : 'ERR_CATALOG_WRITER_EXITED'));
     port.unref();
+  }
+
+  /**
+   * Told once when the writer or the owner goes away (`ERR_CATALOG_CLOSED` for a clean
+   * close); the handle turns it into its 'disconnect' event.
+   */
+  onLost: ((code: 'ERR_CATALOG_CLOSED' | 'ERR_CATALOG_WRITER_EXITED') => void) | undefined;
+  #lostSaid = false;
+
+  #lost(code: 'ERR_CATALOG_CLOSED' | 'ERR_CATALOG_WRITER_EXITED'): void {
+    if (this.#lostSaid) return;
+    this.#lostSaid = true;
+    this.onLost?.(code);
   }
 
   /** True while the writer can answer: not poisoned, and its thread (or the link to its process) runs. */
@@ -190,6 +205,13 @@ export class PortLink {
         return;
       case 'fatal':
         this.fail(fromWireError(message.error));
+        this.#lost('ERR_CATALOG_WRITER_EXITED');
+        return;
+      case 'owner-closed':
+        this.#lost('ERR_CATALOG_CLOSED');
+        return;
+      case 'owner-gone':
+        this.#lost('ERR_CATALOG_WRITER_EXITED');
         return;
       case 'replies':
         for (const reply of message.replies) this.#settle(reply);

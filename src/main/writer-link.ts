@@ -117,6 +117,7 @@ export class WriterLink extends PortLink implements ExitClosable {
       hangTimeoutMs: this.#options.hangTimeoutMs,
       maxNameBytes: this.#options.maxNameBytes,
       maxDefinitionBytes: this.#options.maxDefinitionBytes,
+      commit: this.#options.commit,
     };
     port2.postMessage(init);
     const subscribe = { kind: 'subscribe', id: this.nextId(), port: port2, reply } satisfies MainToWorker;

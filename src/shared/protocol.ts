@@ -261,6 +261,8 @@ export interface ChangesMessage {
   readonly seq: number;
   readonly names: readonly string[];
   readonly jsons: ReadonlyArray<string | null>;
+  /** `versions[i]`: the version of `names[i]` after the batch; for a drop, the version it removed. */
+  readonly versions: readonly number[];
   readonly replies?: readonly Reply[];
 }
 
@@ -269,6 +271,12 @@ export interface HelloMessage {
   readonly kind: 'hello';
   readonly seq: number;
   readonly rows: Columns;
+  /** The owner's `commit` option: a party's SQL functions guard the libuv pool only for `'duckdb'`. */
+  readonly commit: 'journal' | 'duckdb';
+  /** False for a ':memory:' catalog. */
+  readonly persistent: boolean;
+  /** The owning process's pid, so a party can name it when the owner goes away. */
+  readonly pid: number;
 }
 
 /** The owner's first message on a client port, before the port is handed over. */
@@ -284,6 +292,8 @@ export interface ClientInit {
   readonly hangTimeoutMs: number;
   readonly maxNameBytes: number;
   readonly maxDefinitionBytes: number;
+  /** The owner's `commit` option (see {@link HelloMessage.commit}). */
+  readonly commit: 'journal' | 'duckdb';
 }
 
 /** Every reply of one batch for one party, in request order. */
@@ -300,7 +310,15 @@ export interface OwnerClosedMessage {
   readonly kind: 'owner-closed';
 }
 
-export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage | OwnerClosedMessage;
+/**
+ * A process's link lost its owner without an `owner-closed` first (the owner crashed or was
+ * killed): posted by the link worker so the handle can say so at once, not at its next call.
+ */
+export interface OwnerGoneMessage {
+  readonly kind: 'owner-gone';
+}
+
+export type WorkerToMain = Reply | RepliesMessage | ReadyMessage | OpenFailedMessage | FatalMessage | ChangesMessage | HelloMessage | OwnerClosedMessage | OwnerGoneMessage;
 
 /** When a write is acknowledged. */
 export type AckPoint =

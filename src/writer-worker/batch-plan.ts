@@ -35,8 +35,11 @@ export interface Changes {
 export interface BatchPlan extends Changes {
   /** One reply per request, in request order, valid only if the batch commits. */
   readonly replies: Reply[];
-  /** The net effect per touched name, for the change stream: json null = dropped. */
-  readonly changes: { readonly names: string[]; readonly jsons: Array<string | null> };
+  /**
+   * The net effect per touched name, for the change stream: json null = dropped; the
+   * version after the batch (for a drop, the version it removed).
+   */
+  readonly changes: { readonly names: string[]; readonly jsons: Array<string | null>; readonly versions: number[] };
   /** Applies the batch to the index once it has committed. */
   readonly commitTo: (index: Versions) => void;
 }
@@ -66,6 +69,8 @@ export function applyRows(plan: Changes): ApplyRow[] {
 
 export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[]): BatchPlan {
   const overlay = new Map<string, Stored | null>();
+  // The version each drop removed: a change event names it (the overlay keeps only null).
+  const dropped = new Map<string, number>();
   const versionOf = (name: string): number | undefined => {
     const staged = overlay.get(name);
     if (staged !== undefined) return staged === null ? undefined : staged.version;
@@ -82,6 +87,7 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
       case WriteOp.DROP:
         if (current === undefined) return refused(request, new CatalogNotFoundError(request.name));
         overlay.set(request.name, null);
+        dropped.set(request.name, current);
         return { kind: 'reply', id: request.id, ok: true, version: current };
       default:
         return refused(request, new CatalogInvalidError('request.op', `unknown op ${String((request as { op: unknown }).op)}`));
@@ -90,7 +96,7 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
   const inserts: Row[] = [];
   const updates: Row[] = [];
   const deletes: string[] = [];
-  const changes = { names: [] as string[], jsons: [] as Array<string | null> };
+  const changes = { names: [] as string[], jsons: [] as Array<string | null>, versions: [] as number[] };
   // Each name gets exactly one statement: DuckDB's INSERT OR REPLACE measured twice the
   // cost of a plain INSERT or UPDATE, and touching a row twice in one transaction is avoided.
   for (const [name, final] of overlay) {
@@ -103,6 +109,7 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
     }
     changes.names.push(name);
     changes.jsons.push(final === null ? null : final.json);
+    changes.versions.push(final === null ? (dropped.get(name) ?? 0) : final.version);
   }
   return {
     replies,

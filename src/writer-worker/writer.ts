@@ -2,7 +2,7 @@ import { rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
-import type { ApplyRequest, ChangesMessage, Columns, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
+import type { ApplyRequest, ChangesMessage, Columns, HelloMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type Versions } from './batch-plan.js';
@@ -131,7 +131,7 @@ export class Writer {
   #greet(party: PortParty): void {
     if (this.#readOnlyRows !== undefined) {
       party.listen();
-      party.send({ kind: 'hello', seq: this.#seq, rows: this.#readOnlyRows });
+      party.send(this.#hello(this.#readOnlyRows));
       party.wake();
       return;
     }
@@ -164,7 +164,7 @@ export class Writer {
     }
     for (const party of this.#greeting) {
       party.listen();
-      party.send({ kind: 'hello', seq: this.#seq, rows: current });
+      party.send(this.#hello(current));
       party.wake();
     }
     this.#greeting.clear();
@@ -176,6 +176,12 @@ export class Writer {
     let applied = 0;
     while (applied < this.#unapplied.length && this.#unapplied[applied]!.seq <= seq) applied++;
     if (applied > 0) this.#unapplied = this.#unapplied.slice(applied);
+  }
+
+  /** A hello also says how the owner commits and who it is (a client's SQL functions and 'disconnect' event need them). */
+  #hello(rows: Columns): HelloMessage {
+    const commit = this.#config.ackAfter === 'store' ? 'duckdb' : 'journal';
+    return { kind: 'hello', seq: this.#seq, rows, commit, persistent: this.#config.path !== ':memory:', pid: process.pid };
   }
 
   /**

@@ -7,7 +7,7 @@
 import { createConnection } from 'node:net';
 import { workerData } from 'node:worker_threads';
 import type { LinkConfig } from '../../shared/link-config.js';
-import type { WorkerToMain } from '../../shared/protocol.js';
+import type { OwnerGoneMessage, WorkerToMain } from '../../shared/protocol.js';
 import { Liveness } from '../../shared/liveness.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, WorkerState, wakeParty } from '../../shared/slots.js';
 import { readLines } from '../../shared/socket-lines.js';
@@ -31,7 +31,12 @@ port.on('message', (request: unknown) => socket.write(`${JSON.stringify(request)
 function ownerGone(): void {
   clearInterval(beat);
   // A clean close said so first: the handle keeps reporting CLOSED, not a crash.
-  if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.CLOSED) liveness.set(WorkerState.EXITED);
+  if (Atomics.load(slots, Slot.WORKER_STATE) !== WorkerState.CLOSED) {
+    liveness.set(WorkerState.EXITED);
+    // Told on the port too: the handle emits 'disconnect' now, not at its next call.
+    const gone: OwnerGoneMessage = { kind: 'owner-gone' };
+    port.postMessage(gone);
+  }
   port.close();
   socket.destroy();
 }

@@ -5,7 +5,8 @@ import type { LinkConfig } from '../../shared/link-config.js';
 import { CONNECT_OPTION_KEYS, resolveOptions, type ConnectOptions } from '../../shared/options.js';
 import type { HelloMessage } from '../../shared/protocol.js';
 import { Slot, WorkerState, createCatalogSlots, createReplySlot } from '../../shared/slots.js';
-import { CatalogView } from '../catalog-view.js';
+import { CatalogView, type ViewLimits } from '../catalog-view.js';
+import { ChangeFeed } from '../change-events.js';
 import { DefinitionMap } from '../definition-map.js';
 import { firstMessage } from '../linked-worker.js';
 import { PortLink } from '../port-link.js';
@@ -21,8 +22,8 @@ export class RemoteCatalog extends CatalogView {
   readonly #worker: Worker;
   readonly #port: MessagePort;
 
-  private constructor(path: string, worker: Worker, port: MessagePort, link: PortLink, map: DefinitionMap, options: ReturnType<typeof resolveOptions>) {
-    super(path, link, map, options);
+  private constructor(path: string, worker: Worker, port: MessagePort, link: PortLink, feed: ChangeFeed, limits: ViewLimits, ownerPid: number | undefined) {
+    super(path, link, feed, limits, ownerPid);
     this.#worker = worker;
     this.#port = port;
   }
@@ -56,11 +57,13 @@ export class RemoteCatalog extends CatalogView {
         // The link never got through: the owner is gone (its socket is removed if dead) or stuck.
         throw await ownerGoneError(absolute, Atomics.load(slots, Slot.WORKER_STATE) === WorkerState.RUNNING);
       }
-      const map = new DefinitionMap();
-      const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => map.applyChanges(changes.names, changes.jsons));
-      map.load(hello.rows);
+      const feed = new ChangeFeed(new DefinitionMap());
+      const link = new PortLink(port1, slots, reply, resolved, hello.seq, (changes) => feed.apply(changes));
+      feed.map.load(hello.rows);
       worker.unref();
-      return new RemoteCatalog(absolute, worker, port1, link, map, resolved);
+      // The owner's commit mode, not this process's default: the SQL functions' pool guard depends on it.
+      const limits: ViewLimits = { ...resolved, commit: hello.commit ?? 'journal', remote: true };
+      return new RemoteCatalog(absolute, worker, port1, link, feed, limits, hello.pid);
     } catch (error) {
       await worker.terminate();
       throw error;

@@ -1,7 +1,8 @@
 import type { ReadonlyJson } from '../frozen-json.js';
 
 /**
- * The part of a {@link Catalog} the SQL layer uses. A structural type, so these modules
+ * The part of a catalog handle ({@link CatalogView}: the owner, a client thread, a remote
+ * process) the SQL layer uses. A structural type, so these modules
  * need no runtime import of the class (which imports them).
  */
 export interface CatalogAccess {
@@ -9,6 +10,8 @@ export interface CatalogAccess {
   readonly persistent: boolean;
   /** When writes are acknowledged: only `'duckdb'` needs a libuv pool thread to commit. */
   readonly commit: 'journal' | 'duckdb';
+  /** The writer runs in another process (a RemoteCatalog): its commits need none of this process's pool threads. */
+  readonly remote: boolean;
   readonly closed: boolean;
   get(name: string): ReadonlyJson | undefined;
   has(name: string): boolean;

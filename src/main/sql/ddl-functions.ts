@@ -60,7 +60,8 @@ export function createDdlFunctions(api: NodeApi, catalog: CatalogAccess, guard: 
   const target: Target = {
     catalog,
     commit(write) {
-      if (catalog.commit === 'duckdb' && catalog.persistent) guard.ensureFreeThread();
+      // A remote owner commits with its own process's pool: this one's cannot starve it.
+      if (catalog.commit === 'duckdb' && catalog.persistent && !catalog.remote) guard.ensureFreeThread();
       write();
     },
   };
