@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { formatSummary, runTrials, type KillPhase, type TrialMode, type TrialSummary } from './crash/trial.mjs';
 import { tempDir } from './helpers/temp-catalog.js';
 
-// 50 SIGKILL trials in CI, split over the kill moments, a fifth of them without the
+// 30 SIGKILL trials in CI, split over the kill moments, a fifth of them without the
 // recovery journal. DUCKCAT_CRASH_TRIALS scales them; the soak runner
 // (test/soak/soak.mjs --trials N) runs the same trials by the thousand.
-const TOTAL = Number(process.env.DUCKCAT_CRASH_TRIALS ?? 50);
+const TOTAL = Number(process.env.DUCKCAT_CRASH_TRIALS ?? 30);
 const PARALLEL = Number(process.env.DUCKCAT_CRASH_PARALLEL ?? 2);
 const FIFTH = Math.max(1, Math.round(TOTAL / 5));
 const RANDOM = Math.max(1, TOTAL - 3 * FIFTH);

@@ -5,7 +5,7 @@ import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogW
 import type { ApplyRequest, ChangesMessage, Columns, HelloMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
-import { applyRows, journalRows, planBatch, type Versions } from './batch-plan.js';
+import { applyRows, journalRows, planBatch, type BatchPlan, type Versions } from './batch-plan.js';
 import { Faults } from './faults.js';
 import { journalPaths, listSegments, syncDirectory, whileBusy } from './journal-files.js';
 import { logBytes, type JournalLog } from './journal-log.js';
@@ -254,57 +254,25 @@ export class Writer {
     this.#waitForRoom();
     await this.#faults.maybeTrip('before-commit');
     const plan = planBatch(this.#index, requests);
-    const trace = this.#config.trace;
-    stamp(trace, TraceField.PLANNED);
+    stamp(this.#config.trace, TraceField.PLANNED);
     const started = performance.now();
+    const outcome = await this.#commit(plan);
     let replies: readonly Reply[] = plan.replies;
-    const rows = journalRows(plan);
-    let seq: number | undefined;
-    if (rows.length > 0) {
-      const waitForStore = this.#config.ackAfter === 'store';
-      // DuckDB's commit and the journal's fdatasync overlap: the write is acknowledged only
-      // once both are durable, and a batch DuckDB holds but the journal lost was never
-      // acknowledged, so open may keep it or not.
-      if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
-      seq = this.#journal(rows);
-      stamp(trace, TraceField.SYNCED);
-      this.#seq = seq;
-      if (waitForStore) {
-        const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
-        if (outcome.kind === 'apply-failed') {
-          this.#log?.appendAbort(seq);
-          if (batch.length > 1) {
-            // One op's row failed DuckDB's checks and rolled the whole batch back: give every op
-            // its own commit, so the others still land and each gets its own answer.
-            this.#stats.recordBatch(0, 0, false, performance.now() - started, batch.length);
-            for (const one of batch) await this.#writeBatch([one]);
-            return;
-          }
-          this.#stats.recordBatch(1, 0, false, performance.now() - started);
-          replies = requests.map((request) => failed(request.id, outcome.error));
-          seq = undefined;
-        } else {
-          this.#onStore(outcome);
-        }
+    if ('refused' in outcome) {
+      if (batch.length > 1) {
+        // One op's row failed DuckDB's checks and rolled the whole batch back: give every op
+        // its own commit, so the others still land and each gets its own answer.
+        this.#stats.recordBatch(0, 0, false, performance.now() - started, batch.length);
+        for (const one of batch) await this.#writeBatch([one]);
+        return;
       }
-      if (seq !== undefined) {
-        await this.#faults.maybeTrip('after-commit');
-        this.#faults.committed();
-        plan.commitTo(this.#index);
-        this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
-        if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
-      }
+      this.#stats.recordBatch(1, 0, false, performance.now() - started);
+      replies = requests.map((request) => failed(request.id, outcome.refused));
     } else {
-      plan.commitTo(this.#index);
-    }
-    if (seq !== undefined || rows.length === 0) {
       this.#stats.recordBatch(requests.length, plan.replies.filter((reply) => !reply.ok).length, true, performance.now() - started);
-      debug('batch %s: %d ops, %d rows, %d ms', seq ?? '-', requests.length, rows.length, Math.round(performance.now() - started));
+      debug('batch %s: %d ops, %d ms', outcome.seq ?? '-', requests.length, Math.round(performance.now() - started));
     }
-    this.#publish(batch, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
-    stamp(trace, TraceField.REPLIED);
-    if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
-    this.#maybeCompact();
+    this.#finish(plan, batch, replies, 'seq' in outcome ? outcome.seq : undefined);
   }
 
   /**
@@ -327,32 +295,55 @@ export class Writer {
       return;
     }
     const started = performance.now();
-    const rows = journalRows(plan);
-    let seq: number | undefined;
-    if (rows.length > 0) {
-      const waitForStore = this.#config.ackAfter === 'store';
-      if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
-      seq = this.#journal(rows);
-      this.#seq = seq;
-      if (waitForStore) {
-        const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
-        if (outcome.kind === 'apply-failed') {
-          this.#log?.appendAbort(seq);
-          this.#stats.recordBatch(1, 0, false, performance.now() - started);
-          this.#reply(party, failed(request.id, outcome.error));
-          return;
-        }
-        this.#onStore(outcome);
-      }
-      await this.#faults.maybeTrip('after-commit');
-      this.#faults.committed();
-      // A client greeted before DuckDB applies this batch gets it from here (see #greet).
-      this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
-      if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
+    const outcome = await this.#commit(plan);
+    if ('refused' in outcome) {
+      this.#stats.recordBatch(1, 0, false, performance.now() - started);
+      this.#reply(party, failed(request.id, outcome.refused));
+      return;
     }
-    plan.commitTo(this.#index);
     this.#stats.recordBatch(request.ops.length, 0, true, performance.now() - started);
-    this.#publish([{ party, message: request }], [ok(request.id)], seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
+    this.#finish(plan, [{ party, message: request }], [ok(request.id)], outcome.seq);
+  }
+
+  /**
+   * Makes a planned batch durable: its journal record fdatasync'ed (with `commit: 'duckdb'`,
+   * DuckDB's commit too, overlapping the fdatasync: acknowledged only once both are durable,
+   * and a batch DuckDB holds but the journal lost was never acknowledged, so open may keep it
+   * or not), then the index's state. A batch with nothing to store only updates the index.
+   * @returns the batch's seq; `refused` when DuckDB refused it (recorded as aborted; nothing changed).
+   */
+  async #commit(plan: BatchPlan): Promise<{ readonly seq?: number } | { readonly refused: WireError }> {
+    const rows = journalRows(plan);
+    if (rows.length === 0) {
+      plan.commitTo(this.#index);
+      return {};
+    }
+    const waitForStore = this.#config.ackAfter === 'store';
+    if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
+    const seq = this.#journal(rows);
+    stamp(this.#config.trace, TraceField.SYNCED);
+    this.#seq = seq;
+    if (waitForStore) {
+      const outcome = this.#store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
+      if (outcome.kind === 'apply-failed') {
+        this.#log?.appendAbort(seq);
+        return { refused: outcome.error };
+      }
+      this.#onStore(outcome);
+    }
+    await this.#faults.maybeTrip('after-commit');
+    this.#faults.committed();
+    plan.commitTo(this.#index);
+    // A client greeted before DuckDB applies this batch gets it from here (see #greet).
+    this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
+    if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
+    return { seq };
+  }
+
+  /** Answers a committed (or refused) batch, hands it to DuckDB and compacts when due. */
+  #finish(plan: BatchPlan, work: readonly Work[], replies: readonly Reply[], seq: number | undefined): void {
+    this.#publish(work, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
+    stamp(this.#config.trace, TraceField.REPLIED);
     if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
     this.#maybeCompact();
   }
@@ -549,6 +540,9 @@ export class Writer {
     } catch (failure) {
       error = toWireError(failure);
     }
+    // A snapshot the store thread finished while closing covers sealed logs: drop them now,
+    // or they would outlive the close (harmless to reopen, but files nobody needs).
+    for (const message of this.#store.take()) if (message.kind === 'snapshotted' && message.error === undefined) this.#dropSegments(message.seq);
     for (const pending of this.#checkpoints.values()) this.#answer(pending.party, pending.id, new CatalogClosedError());
     this.#log?.close();
     if (this.#log !== undefined) rmSync(journalPaths(this.#config.path).nextLog, { force: true });
