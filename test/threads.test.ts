@@ -53,7 +53,10 @@ describe('CatalogClient in another thread', () => {
     thread.postMessage('write-after-close');
     const [answer] = (await once(thread, 'message')) as [{ code: string }];
     expect(answer.code).toBe('ERR_CATALOG_CLOSED');
-    await once(thread, 'exit');
+    // Not `once(thread, 'exit')`: under heavy load a worker whose client has closed (even
+    // one that calls process.exit) sometimes never finishes Node's worker teardown — seen
+    // in ~1 of 4 runs at load 6+, below duckcat's JavaScript; noted in the issue, not this test's claim.
+    await thread.terminate();
   });
 
   it('never reads older than an acknowledged write, with a piscina pool of 4 hammering', async () => {

@@ -36,7 +36,9 @@ export class StoreLink {
   /** Whether the store thread has stopped without being asked to. */
   get failed(): boolean {
     const state = Atomics.load(this.#slots, Slot.STORE_STATE);
-    return state === WorkerState.FAILED || state === WorkerState.EXITED;
+    if (state === WorkerState.FAILED || state === WorkerState.EXITED) return true;
+    // Stopped by the owner (process.exit during open, an abandoned writer): nothing more will come.
+    return state === WorkerState.CLOSED && Atomics.load(this.#slots, Slot.STOP_STORE) !== 0;
   }
 
   /**

@@ -1,5 +1,4 @@
-import { rmSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseClientRequest, unbundle } from '../shared/client-request.js';
 import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ApplyRequest, ChangesMessage, Columns, HelloMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
@@ -7,8 +6,8 @@ import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type BatchPlan, type Versions } from './batch-plan.js';
 import { Faults } from './faults.js';
-import { journalPaths, listSegments, syncDirectory, whileBusy } from './journal-files.js';
-import { logBytes, type JournalLog } from './journal-log.js';
+import { journalPaths } from './journal-files.js';
+import type { JournalLog } from './journal-log.js';
 import { Lag } from './lag.js';
 import type { Liveness } from '../shared/liveness.js';
 import { toColumns, type OpenedCatalog } from './open-catalog.js';
@@ -16,6 +15,8 @@ import { Parties, PortParty } from './parties.js';
 import type { StoreLink } from './store-link.js';
 import { StatsRecorder } from './writer-stats.js';
 import { debug } from '../shared/debug-log.js';
+import { Greeter } from './greeter.js';
+import { Compaction } from './compaction.js';
 
 interface Work {
   readonly party: PortParty;
@@ -24,17 +25,6 @@ interface Work {
 
 /** How long a busy journal thread goes before letting its event loop deliver port closes. */
 const YIELD_EVERY_MS = 20;
-
-/**
- * Journal bytes per byte of the last snapshot before the log is compacted again. A snapshot
- * rewrites the whole catalog, so a fixed trigger makes bulk loading O(N²) (each rotation of
- * 4 MiB cost a full snapshot: 86 MB at 300k entries); growing the trigger with the
- * snapshot keeps its cost per written byte flat in N (4 snapshot bytes per journal byte),
- * while open, which decodes the log's records after the snapshot, reads at most a quarter more.
- */
-const LOG_PER_SNAPSHOT_BYTE = 0.25;
-/** A prepared next log is zero-filled up to this much; a longer cycle grows it by the megabyte. */
-const MAX_PREPARED_LOG_BYTES = 32 * 1024 * 1024;
 
 /**
  * The journal thread's loop: it sleeps in Atomics.wait on the doorbell, drains every
@@ -48,18 +38,7 @@ export class Writer {
   readonly #liveness: Liveness;
   readonly #parties: Parties<PortParty>;
   readonly #index: Versions;
-  /**
-   * Each journaled batch's changes until DuckDB holds it (and, while a party waits for its
-   * hello, every batch since): a new party gets DuckDB's rows plus these. Bounded by the lag.
-   */
-  #unapplied: Array<{ readonly seq: number; readonly names: readonly string[]; readonly jsons: ReadonlyArray<string | null> }> = [];
-  /** Parties waiting for their hello, served together by one read of DuckDB. */
-  readonly #greeting = new Set<PortParty>();
-  /**
-   * A read-only catalog's rows, for hellos: nothing is ever written, and DuckDB may lack
-   * journaled batches it cannot be given (no roll-forward without write access).
-   */
-  readonly #readOnlyRows: Columns | undefined;
+  readonly #greeter: Greeter;
   readonly #log: JournalLog | undefined;
   readonly #lag: Lag;
   readonly #stats = new StatsRecorder();
@@ -67,11 +46,7 @@ export class Writer {
   readonly #checkpoints = new Map<number, { party: PortParty; id: number }>();
   #seq: number;
   #nextCheckpoint = 1;
-  #compacting = false;
-  /** The store thread has made `<file>.journal.next`. */
-  #nextLogReady = false;
-  /** Log bytes at which it is sealed and compacted: see {@link LOG_PER_SNAPSHOT_BYTE}. */
-  #compactAt: number;
+  readonly #compaction: Compaction;
   #finished = false;
   #dying = false;
 
@@ -82,12 +57,16 @@ export class Writer {
     this.#parties = parties;
     this.#index = new Map();
     for (const [name, { version }] of opened.index) this.#index.set(name, version);
-    this.#readOnlyRows = config.readOnly ? toColumns(opened.index) : undefined;
+    this.#greeter = new Greeter(config.readOnly ? toColumns(opened.index) : undefined, () => this.#store.send({ kind: 'read-rows' }), (party, rows) => {
+      party.listen();
+      party.send(this.#hello(rows));
+      party.wake();
+    });
     this.#log = opened.log;
     this.#seq = opened.seq;
     this.#lag = new Lag(opened.seq, opened.appliedSeq);
     this.#faults = new Faults(config.faults);
-    this.#compactAt = compactionTrigger(config.compactAfterBytes, config.path);
+    this.#compaction = new Compaction(config, store, opened.log);
   }
 
   async run(): Promise<void> {
@@ -120,62 +99,7 @@ export class Writer {
 
   welcome(party: PortParty): void {
     this.#parties.add(party);
-    this.#greet(party);
-  }
-
-  /**
-   * Every stored row as of the newest batch; the party's changes start after it. The rows
-   * come from DuckDB (read on the store thread, off this loop) plus the batches it lacks;
-   * until then the party gets no changes.
-   */
-  #greet(party: PortParty): void {
-    if (this.#readOnlyRows !== undefined) {
-      party.listen();
-      party.send(this.#hello(this.#readOnlyRows));
-      party.wake();
-      return;
-    }
-    if (this.#greeting.size === 0) this.#store.send({ kind: 'read-rows' });
-    this.#greeting.add(party);
-  }
-
-  /** DuckDB's rows as of batch `seq`, brought up to the newest batch: every waiting party's hello. */
-  #greetAll(rows: Columns, seq: number): void {
-    const newer = new Map<string, string | null>();
-    for (const batch of this.#unapplied) {
-      if (batch.seq <= seq) continue;
-      batch.names.forEach((name, i) => newer.set(name, batch.jsons[i] ?? null));
-    }
-    let current: Columns = rows;
-    if (newer.size > 0) {
-      current = { names: [], jsons: [], versions: [] };
-      rows.names.forEach((name, i) => {
-        if (newer.has(name)) return;
-        current.names.push(name);
-        current.jsons.push(rows.jsons[i]!);
-        current.versions.push(rows.versions[i]!);
-      });
-      for (const [name, json] of newer) {
-        if (json === null) continue;
-        current.names.push(name);
-        current.jsons.push(json);
-        current.versions.push(this.#index.get(name)!);
-      }
-    }
-    for (const party of this.#greeting) {
-      party.listen();
-      party.send(this.#hello(current));
-      party.wake();
-    }
-    this.#greeting.clear();
-    this.#forgetApplied(this.#lag.appliedSeq);
-  }
-
-  #forgetApplied(seq: number): void {
-    if (this.#greeting.size > 0) return;
-    let applied = 0;
-    while (applied < this.#unapplied.length && this.#unapplied[applied]!.seq <= seq) applied++;
-    if (applied > 0) this.#unapplied = this.#unapplied.slice(applied);
+    this.#greeter.greet(party);
   }
 
   /** A hello also says how the owner commits and who it is (a client's SQL functions and 'disconnect' event need them). */
@@ -334,8 +258,8 @@ export class Writer {
     await this.#faults.maybeTrip('after-commit');
     this.#faults.committed();
     plan.commitTo(this.#index);
-    // A client greeted before DuckDB applies this batch gets it from here (see #greet).
-    this.#unapplied.push({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
+    // A client greeted before DuckDB applies this batch gets it from the greeter.
+    this.#greeter.journaled({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
     if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
     return { seq };
   }
@@ -345,7 +269,7 @@ export class Writer {
     this.#publish(work, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
     stamp(this.#config.trace, TraceField.REPLIED);
     if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
-    this.#maybeCompact();
+    this.#compaction.maybeStart();
   }
 
   /** Appends the batch's record and fdatasyncs it; returns its seq. */
@@ -404,44 +328,21 @@ export class Writer {
     });
   }
 
-  /** Seals a full log and asks for a snapshot that covers it; the sealed file goes once it is written. */
-  #maybeCompact(): void {
-    if (this.#log === undefined || this.#compacting || this.#log.bytes < this.#compactAt) return;
-    const bytes = this.#preparedLogBytes();
-    const sealed = this.#log.seal(this.#nextLogReady, bytes);
-    this.#nextLogReady = false;
-    this.#compacting = true;
-    this.#store.send({ kind: 'snapshot', atLeast: sealed });
-    this.#store.send({ kind: 'prepare-log', bytes });
-  }
-
   /** Asks the store thread for the first prepared log (later ones are asked for at each seal). */
   prepareNextLog(): void {
-    if (this.#log !== undefined) this.#store.send({ kind: 'prepare-log', bytes: this.#preparedLogBytes() });
+    this.#compaction.prepareNextLog();
   }
 
-  /**
-   * Sealed logs left by a process that stopped mid-compaction wait for a snapshot that covers
-   * them: ask for it now rather than at the next seal, which with a large catalog may be far
-   * off (and a run of short-lived processes would pile them up meanwhile).
-   */
+  /** Asks for a snapshot covering sealed logs a stopped process left (see {@link Compaction.compactLeftovers}). */
   compactLeftovers(): void {
-    if (this.#log === undefined || this.#compacting) return;
-    const newest = listSegments(this.#config.path).at(-1);
-    if (newest === undefined) return;
-    this.#compacting = true;
-    this.#store.send({ kind: 'snapshot', atLeast: Math.min(newest.lastSeq, this.#seq) });
-  }
-
-  #preparedLogBytes(): number {
-    return logBytes(Math.min(this.#compactAt, Math.max(this.#config.compactAfterBytes, MAX_PREPARED_LOG_BYTES)));
+    this.#compaction.compactLeftovers(this.#seq);
   }
 
   #onStore(message: StoreToJournal): void {
     switch (message.kind) {
       case 'applied':
         this.#lag.applied(message.seq);
-        this.#forgetApplied(message.seq);
+        this.#greeter.forgetApplied(message.seq);
         this.#stats.recordApply(message.rows, message.ms);
         return;
       case 'apply-failed':
@@ -455,34 +356,18 @@ export class Writer {
         return;
       }
       case 'snapshotted':
-        this.#compacting = false;
-        if (message.error === undefined) {
-          this.#dropSegments(message.seq);
-          this.#compactAt = compactionTrigger(this.#config.compactAfterBytes, this.#config.path);
-        }
-        else process.emitWarning(`duckcat: journal snapshot failed, sealed logs kept: ${message.error.message}`, { code: 'DUCKCAT_SNAPSHOT_FAILED' });
-        return;
       case 'log-prepared':
-        this.#nextLogReady = message.error === undefined;
+        this.#compaction.onStore(message);
         return;
       case 'client':
         this.welcome(new PortParty(message.port, message.reply, false, { remote: true, listening: false }));
         return;
       case 'rows-now':
-        this.#greetAll(message.rows, message.seq);
+        this.#greeter.greetAll(message.rows, message.seq, this.#index, this.#lag.appliedSeq);
         return;
       default:
         return;
     }
-  }
-
-  #dropSegments(coveredSeq: number): void {
-    const covered = listSegments(this.#config.path).filter((segment) => segment.lastSeq <= coveredSeq);
-    // Unlinks and a directory fsync on a slow disk: busy, not hung.
-    whileBusy(this.#config.slots, () => {
-      for (const segment of covered) rmSync(segment.file, { force: true });
-      if (covered.length > 0) syncDirectory(dirname(this.#config.path));
-    });
   }
 
   async #control({ party, message }: Work): Promise<void> {
@@ -506,7 +391,7 @@ export class Writer {
         this.#reply(party, ok(message.id));
         return;
       case 'hello':
-        this.#greet(party);
+        this.#greeter.greet(party);
         return;
       case 'sync':
         // Every earlier batch's changes were posted to this party before this reply.
@@ -542,7 +427,7 @@ export class Writer {
     }
     // A snapshot the store thread finished while closing covers sealed logs: drop them now,
     // or they would outlive the close (harmless to reopen, but files nobody needs).
-    for (const message of this.#store.take()) if (message.kind === 'snapshotted' && message.error === undefined) this.#dropSegments(message.seq);
+    for (const message of this.#store.take()) if (message.kind === 'snapshotted' && message.error === undefined) this.#compaction.dropCovered(message.seq);
     for (const pending of this.#checkpoints.values()) this.#answer(pending.party, pending.id, new CatalogClosedError());
     this.#log?.close();
     if (this.#log !== undefined) rmSync(journalPaths(this.#config.path).nextLog, { force: true });
@@ -567,18 +452,6 @@ export class Writer {
     party.wake();
   }
 }
-
-/** When to compact next: `compactAfterBytes`, or more once the snapshot is large (see {@link LOG_PER_SNAPSHOT_BYTE}). */
-function compactionTrigger(compactAfterBytes: number, path: string): number {
-  let snapshotBytes = 0;
-  try {
-    if (path !== ':memory:') snapshotBytes = statSync(journalPaths(path).snapshot).size;
-  } catch {
-    // no snapshot yet
-  }
-  return Math.max(compactAfterBytes, Math.round(snapshotBytes * LOG_PER_SNAPSHOT_BYTE));
-}
-
 function assertNever(message: never): never {
   throw new Error(`unhandled request ${JSON.stringify(message)}`);
 }
