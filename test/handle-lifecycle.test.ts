@@ -143,6 +143,19 @@ describe('a RemoteCatalog when its owner goes away', () => {
   });
 });
 
+describe('checkpoint() on every kind of handle', () => {
+  it('a CatalogClient and a RemoteCatalog ask the owner\'s writer for it', async () => {
+    const cat = await openOwner();
+    const client = CatalogClient.fromPort(cat.port());
+    const remote = await Catalog.connect(cat.path);
+    client.defineSync('c', 1);
+    await client.checkpoint();
+    await remote.checkpoint();
+    expect((await cat.stats()).lag.rows).toBe(0);
+    await Promise.all([client.close(), remote.close()]);
+  });
+});
+
 describe('sync()', () => {
   it('resolves on every kind of handle, and a remote read after it sees a write acknowledged elsewhere', async () => {
     const cat = await openOwner();

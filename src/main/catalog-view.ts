@@ -361,6 +361,18 @@ export abstract class CatalogView {
   }
 
   /**
+   * Brings DuckDB up to date with the journal, then forces a DuckDB CHECKPOINT (folds the
+   * WAL into the main file). On every kind of handle: the owner's writer does it.
+   * @throws {CatalogStorageError} when DuckDB fails.
+   * @throws {CatalogReadOnlyError} on a read-only catalog; the link's error if the writer is gone.
+   */
+  async checkpoint(): Promise<void> {
+    this.checkWritable();
+    const reply = await this.link.call({ kind: 'checkpoint' });
+    if (!reply.ok) throw fromWireError(reply.error, this.path);
+  }
+
+  /**
    * Every definition as one plain object, name → definition, sorted by name: a JSON
    * export (`JSON.stringify(catalog.export())`) from this thread's map.
    * @throws {CatalogClosedError} after close.

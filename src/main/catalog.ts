@@ -4,7 +4,6 @@ import type { MessagePort } from 'node:worker_threads';
 import { CatalogInvalidError, CatalogStorageError } from '../shared/errors.js';
 import { resolveOptions, type CatalogOptions, type ConnectOptions, type ResolvedOptions } from '../shared/options.js';
 import type { RecoveryReport } from '../shared/protocol.js';
-import { fromWireError } from '../shared/wire-error.js';
 import { CatalogView } from './catalog-view.js';
 import { ChangeFeed } from './change-events.js';
 import { DefinitionMap } from './definition-map.js';
@@ -100,16 +99,6 @@ export class Catalog extends CatalogView {
   port(): MessagePort {
     this.checkOpen();
     return this.#writer.openClientPort();
-  }
-
-  /**
-   * Forces a DuckDB CHECKPOINT: folds the WAL into the main file.
-   * @throws {CatalogStorageError} when DuckDB fails.
-   */
-  async checkpoint(): Promise<void> {
-    this.checkWritable();
-    const reply = await this.link.call({ kind: 'checkpoint' });
-    if (!reply.ok) throw fromWireError(reply.error, this.path);
   }
 
   /**

@@ -34,6 +34,8 @@ let applyTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 let snapshotting: Promise<void> | undefined;
 let wantedSnapshot = 0;
 let stopping = false;
+/** The first open of DuckDB; stop() waits for it (see there). */
+let opening: Promise<void> = Promise.resolve();
 /** Applied seq whose position DuckDB has not recorded yet (small applies defer it). */
 let unrecorded: number | undefined;
 let positionTimer: NodeJS.Timeout | undefined;
@@ -62,8 +64,10 @@ process.on('exit', () => {
 process.on('uncaughtException', (error) => void stop(WorkerState.FAILED, error));
 process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error));
 
-/** Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread. */
-/** @param asked The journal thread asked for this close (the owner closed the catalog): connected processes are told so. */
+/**
+ * Closes DuckDB in order (in-flight calls first: tearing it down mid-call aborts the process) and ends the thread.
+ * @param asked The journal thread asked for this close (the owner closed the catalog): connected processes are told so.
+ */
 async function stop(state: WorkerState, error?: unknown, discard = false, asked = false): Promise<void> {
   if (stopping) return;
   stopping = true;
@@ -71,6 +75,10 @@ async function stop(state: WorkerState, error?: unknown, discard = false, asked 
   if (error !== undefined) setState(WorkerState.FAILED);
   store?.interrupt();
   await inFlight.settled();
+  // An open still in flight (process.exit during Catalog.open) must finish and close what
+  // it opened before this thread says CLOSED: the exiting process terminates it then, and a
+  // DuckDB instance left alive in a terminated thread crashed the process (SIGSEGV, seen in CI).
+  await opening;
   await snapshotting?.catch(() => undefined);
   let closeError: unknown = error;
   try {
@@ -404,4 +412,5 @@ function onMessage(message: JournalToStore): void {
 }
 
 config.port.on('message', onMessage);
-void serial.run(open);
+// Settles, never rejects (open reports its own failure): stop() waits for it.
+opening = serial.run(open).catch(() => undefined);
