@@ -23,6 +23,7 @@ import { Worker, isMainThread, parentPort, workerData } from 'node:worker_thread
 import { Catalog, CatalogClient } from 'duckcat';
 import { writeLine } from '../fixtures/pipe-write.mjs';
 import { NAMES } from './jepsen-check.mjs';
+import { seededRandom } from '../crash/value-hash.mjs';
 
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -30,17 +31,6 @@ const emit = (event) => writeLine(JSON.stringify(event));
 const valueOf = (definition) => (definition === undefined ? null : definition.w);
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32 (the same generator as test/helpers/seeded-random.ts). */
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Runs operations on `handle` until `state.stop`, or until one fails with an error that

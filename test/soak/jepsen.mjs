@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual, parseArgs } from 'node:util';
 import { Catalog } from 'duckcat';
 import { NAMES, buildHistory, check, percentiles } from './jepsen-check.mjs';
+import { seededRandom } from '../crash/value-hash.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -50,16 +51,6 @@ const lines = [];
 const events = [];
 const dumps = new Map();
 
-function seededRandom(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Starts a node of the run; its stdout lines go into the history. */
 function start(role, index) {
