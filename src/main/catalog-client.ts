@@ -79,7 +79,6 @@ export class CatalogClient extends CatalogView {
 
   protected async shutDown(): Promise<void> {
     if (threadClients.get(this.#init.catalogId) === this) threadClients.delete(this.#init.catalogId);
-    this.link.flush();
     await this.link.settled();
     release(this.#port, this.#init);
   }

@@ -53,7 +53,7 @@ export class PortLink {
   #appliedSeq: number;
   #failure: CatalogError | undefined;
   #watchdog: NodeJS.Timeout | undefined;
-  /** Async requests of this tick, sent together by {@link flush}. */
+  /** Async requests of this tick, sent together by {@link #flush}. */
   #outbox: object[] = [];
   /** Resolved each time the last async call settles (see {@link settled}). */
   #idle: Array<() => void> = [];
@@ -132,7 +132,7 @@ export class PortLink {
    */
   callSync(outgoing: Outgoing): Reply {
     const started = performance.now();
-    this.flush();
+    this.#flush();
     const pending = this.#post(outgoing, started, false);
     stamp(this.timeouts.trace, TraceField.POSTED);
     this.#probe.startWaiting(started);
@@ -249,14 +249,18 @@ export class PortLink {
     return this.#nextId++;
   }
 
-  /** Resolves once no async call of this link is waiting (sent ones answered or failed). */
+  /**
+   * Sends this tick's async requests at once (a close must not leave them behind), then
+   * resolves once no async call of this link is waiting (each answered or failed).
+   */
   settled(): Promise<void> {
+    this.#flush();
     if (this.#asyncCount === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idle.push(resolve));
   }
 
-  /** Sends the async requests of this tick now (close() must not leave them behind). */
-  flush(): void {
+  /** Sends the async requests of this tick in one message. */
+  #flush(): void {
     if (this.#outbox.length === 0) return;
     const requests = this.#outbox;
     this.#outbox = [];
@@ -275,7 +279,7 @@ export class PortLink {
     } else {
       // Callers resumed by one batch's replies issue their next writes in the same tick:
       // one message carries them all.
-      if (this.#outbox.length === 0) queueMicrotask(() => this.flush());
+      if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
       this.#outbox.push({ ...outgoing, id });
     }
     return pending;

@@ -81,7 +81,6 @@ export class RemoteCatalog extends CatalogView {
   }
 
   protected async shutDown(): Promise<void> {
-    this.link.flush();
     await this.link.settled();
     this.#port.close();
     // The link worker holds no DuckDB state, so ending it at once is safe.
