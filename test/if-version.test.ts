@@ -156,6 +156,22 @@ describe('version()', () => {
       expect(versions(cat, ['hot', 'cold'])).toEqual([40, 1]);
       await cat.close();
     }
+    const readOnly = await Catalog.open(path, { readOnly: true });
+    expect(versions(readOnly, ['hot', 'cold'])).toEqual([40, 1]);
+    await readOnly.close();
+  });
+
+  it('survives a reopen without a journal (versions read back from DuckDB)', async () => {
+    const path = tempCatalogPath();
+    const first = await Catalog.open(path, { journal: false });
+    first.defineSync('a', 1);
+    first.replaceSync('a', 2, { ifVersion: 1 });
+    await first.replace('a', 3, { ifVersion: 2 });
+    await first.close();
+    const second = await Catalog.open(path, { journal: false });
+    expect(second.version('a')).toBe(3);
+    await expect(second.drop('a', { ifVersion: 2 })).rejects.toMatchObject(conflictFields('a', 2, 3));
+    await second.close();
   });
 
   it('survives kill -9 with DuckDB behind the journal, reopened twice, and a stale ifVersion is still refused', async () => {
