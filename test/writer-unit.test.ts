@@ -104,7 +104,7 @@ describe('Writer, driven without a thread', () => {
     expect(ownerMessages[0]).toMatchObject({ kind: 'changes', seq: 1, names: ['a'], jsons: ['1'], versions: [1] });
     expect(ownerMessages[1]).toMatchObject({ kind: 'changes', seq: 2, names: ['b'], jsons: ['"x"'], versions: [2] });
     const ownReplies = ownerMessages.flatMap((message) => (message as unknown as { replies: Reply[] }).replies);
-    expect(ownReplies.map((reply) => [reply.id, reply.ok ? reply.version : reply.error.code])).toEqual([[1, 1], [2, 'ERR_CATALOG_EXISTS']]);
+    expect(ownReplies.map((reply) => [reply.id, reply.ok ? (reply as { version?: number }).version : reply.error.code])).toEqual([[1, 1], [2, 'ERR_CATALOG_EXISTS']]);
     expect(replies(other)).toEqual([{ kind: 'reply', id: 7, ok: true, version: 2 }]);
     expect(await writer.turn()).toBe(false);
   });
@@ -207,7 +207,7 @@ describe('Writer, driven without a thread', () => {
     await once(player, 'online');
     owner.postMessage({ kind: 'bundle', requests: ['a', 'b', 'c', 'd'].map((name, i) => ({ kind: 'write', id: i + 1, op: 'define', name, json: '1' })) });
     await writer.turn();
-    const outcome = replies(owner).map((reply) => (reply.ok ? reply.version : reply.error.code));
+    const outcome = replies(owner).map((reply) => (reply.ok ? (reply as { version?: number }).version : reply.error.code));
     // Each replayed op's version is its own batch's seq; a refused batch's seq is not reused.
     expect(outcome).toEqual([2, 3, 'ERR_CATALOG_STORAGE', 5]);
     owner.postMessage({ kind: 'stats', id: 9 });
