@@ -79,8 +79,11 @@ async function threadParty(cat: Catalog): Promise<Party> {
     ask,
     async end() {
       ended = true;
+      // Listened for before the close: a worker that ends at once has its last message and
+      // its 'exit' emitted in one go, before an await after ask() could start listening.
+      const exited = once(worker, 'exit');
       await ask({ do: 'close' });
-      await once(worker, 'exit');
+      await exited;
     },
   };
 }
