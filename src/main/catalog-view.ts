@@ -15,6 +15,12 @@ import { attachSemanticViews, type AttachOptions } from './sql/attach.js';
 import { checkSemanticView, type SemanticViewCheck } from './sql/check.js';
 import { querySemanticView, type SemanticViewRow } from './sql/query.js';
 
+/** A definition with its version, as {@link CatalogView.getEntry} returns them. */
+export interface CatalogEntry {
+  readonly definition: ReadonlyJson;
+  readonly version: number;
+}
+
 export interface ViewLimits {
   readonly readOnly: boolean;
   readonly maxNameBytes: number;
@@ -260,15 +266,28 @@ export abstract class CatalogView {
   }
 
   /**
-   * The definition's version: 1 when defined, +1 on each replace; undefined when `name` is
-   * not defined. Pass it as `ifVersion` to a later replace or drop to make that write
-   * refuse (ERR_CATALOG_CONFLICT) if another writer got there first. Answered from this
-   * thread's map, like {@link get}.
+   * The definition's version: the seq of the write that stored it, so it changes with every
+   * define and replace and never repeats for the name; undefined when `name` is not defined.
+   * Pass it as `ifVersion` to a later replace or drop to make that write refuse
+   * (ERR_CATALOG_CONFLICT) if another writer got there first. Answered from this thread's
+   * map, like {@link get}. For a read-modify-write, use {@link getEntry}: separate `get` and
+   * `version` calls may each see a newer state.
    * @throws {CatalogClosedError} after close.
    */
   version(name: string): number | undefined {
     this.#catchUp();
     return this.map.version(name);
+  }
+
+  /**
+   * The definition and its version, read together from one state of the map: the pair to
+   * use for a read-modify-write with `ifVersion`. Undefined when `name` is not defined.
+   * @throws {CatalogClosedError} after close.
+   */
+  getEntry(name: string): CatalogEntry | undefined {
+    this.#catchUp();
+    const version = this.map.version(name);
+    return version === undefined ? undefined : { definition: this.map.get(name)!, version };
   }
 
   /** @throws {CatalogClosedError} after close. */

@@ -1,7 +1,7 @@
 export { Catalog } from './catalog.js';
 export { CatalogClient } from './catalog-client.js';
 export { RemoteCatalog } from './remote/remote-catalog.js';
-export type { CatalogOp, CatalogView, HandleState, WatchOptions } from './catalog-view.js';
+export type { CatalogEntry, CatalogOp, CatalogView, HandleState, WatchOptions } from './catalog-view.js';
 export type { CatalogChange, CatalogDisconnect, CatalogEvents } from './change-events.js';
 export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
 export type { WriteOptions } from '../shared/write-options.js';
