@@ -150,7 +150,7 @@ export interface LagStats {
   readonly appliedSeq: number;
   /** Times a write waited because the lag reached `maxLagRows`, 32 MiB or `maxLagMs`. */
   readonly backpressureWaits: number;
-  /** Batches slowed a little (at most 20 ms each) because the lag passed half a bound: DuckDB's pace, spread over every write. */
+  /** Batches slowed a little (at most 20 ms each) because the lag passed three quarters of a bound: DuckDB's pace, spread over every write. */
   readonly throttledBatches: number;
   /** Their delays, summed, ms. */
   readonly throttledMs: number;

@@ -9,8 +9,10 @@ export const MAX_LAG_BYTES = 32 * 1024 * 1024;
 /**
  * Share of a bound above which writes are slowed, not stopped: the throttle starts here,
  * holds the journal to DuckDB's pace midway to the bound, and drains the lag beyond that.
+ * Above the lag's normal high point: the store thread applies at half of `maxLagRows`,
+ * and rows keep coming while it does.
  */
-const SOFT_SHARE = 0.5;
+const SOFT_SHARE = 0.75;
 
 /**
  * The throttle keeps the time DuckDB needs to apply its backlog at most this share of
@@ -33,7 +35,7 @@ const PACE_WINDOW = 32;
  * Batches acknowledged (journaled) but not yet committed in DuckDB, oldest first: the
  * distance the backpressure bounds, and what `stats().lag` reports. Besides the hard bounds
  * (rows, bytes, age: writes wait), it says how long to slow each batch while the lag is
- * over half a bound, so that the cost of a DuckDB that falls behind is spread over every
+ * over three quarters of a bound, so that the cost of a DuckDB that falls behind is spread over every
  * write as a small delay instead of landing on a few writes as a stall of seconds (the
  * delayed writes of RocksDB, in spirit).
  */
@@ -116,7 +118,7 @@ export class Lag {
 
   /**
    * How long to slow the next batch, ms: zero while the lag (rows, bytes, or the time DuckDB
-   * needs to apply it) is under half its bound; then in proportion to the time DuckDB takes
+   * needs to apply it) is under three quarters of its bound; then in proportion to the time DuckDB takes
    * for as many rows as the batch carries — one such time midway, when the journal then
    * keeps DuckDB's pace, twice that at the bound, when the lag drains — at most
    * {@link MAX_THROTTLE_MS}.
