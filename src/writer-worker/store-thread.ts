@@ -54,7 +54,7 @@ const INLINE_POSITION_ROWS = 64;
  * before it the oldest row passed `maxLagMs`: every writer stopped). Applied promptly, the
  * oldest row's age stays near one apply's time.
  */
-const APPLY_AT_BYTES = 4 * 1024 * 1024;
+const APPLY_AT_BYTES = 16 * 1024 * 1024;
 
 function toJournal(message: StoreToJournal, transfer?: TransferListItem[]): void {
   config.port.postMessage(message, transfer);

@@ -329,7 +329,7 @@ export class Writer {
     const { maxLagRows, maxLagMs, slots } = this.#config;
     this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
     if (!this.#lag.full(maxLagRows, maxLagMs)) {
-      const delay = this.#lag.throttleMs(batchRows, maxLagRows, maxLagMs);
+      const delay = this.#lag.throttleMs(batchRows, maxLagRows);
       if (delay >= MIN_THROTTLE_MS) {
         // A sleep nobody rings: this thread's pace is the point. Short (≤ 20 ms), so no beat is missed.
         Atomics.wait(this.#throttleCell, 0, 0, delay);
