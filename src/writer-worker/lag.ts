@@ -28,8 +28,8 @@ const PACE_WINDOW = 32;
  * Batches acknowledged (journaled) but not yet committed in DuckDB, oldest first: the
  * distance the backpressure bounds, and what `stats().lag` reports. Besides the hard bounds
  * (rows, bytes, age: writes wait), it says how long to slow each batch while the lag is
- * over three quarters of a bound, so that the cost of a DuckDB that falls behind is spread over every
- * write as a small delay instead of landing on a few writes as a stall of seconds (the
+ * over three quarters of a bound, so that the cost of a DuckDB that falls behind is spread
+ * over the writes as small delays instead of landing on a few as a stall of seconds (the
  * delayed writes of RocksDB, in spirit).
  */
 export class Lag {
@@ -111,10 +111,9 @@ export class Lag {
 
   /**
    * How long to slow the next batch, ms: zero while the lag (rows, bytes) is under three
-   * quarters of its bound; then in proportion to the time DuckDB takes
-   * for as many rows as the batch carries — one such time midway, when the journal then
-   * keeps DuckDB's pace, twice that at the bound, when the lag drains — at most
-   * {@link MAX_THROTTLE_MS}.
+   * quarters of its bound; then in proportion to the time DuckDB takes for as many rows as
+   * the batch carries — one such time midway, when the journal then keeps DuckDB's pace,
+   * twice that at the bound, when the lag drains — at most {@link MAX_THROTTLE_MS}.
    */
   throttleMs(batchRows: number, maxRows: number): number {
     const msPerRow = this.msPerRow;
