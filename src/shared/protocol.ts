@@ -146,14 +146,20 @@ export interface WriterStats {
 export interface LagStats {
   /** Rows journaled but not yet committed in DuckDB. */
   readonly rows: number;
+  /** Bytes of those rows' names and definitions (writes stop at 64 MiB, as at `maxLagRows`). */
+  readonly bytes: number;
   /** Age of the oldest batch DuckDB has not committed yet, in ms (0 when caught up). */
   readonly ms: number;
   /** Sequence number of the newest journaled (acknowledged) batch. */
   readonly journaledSeq: number;
   /** Sequence number of the newest batch DuckDB has committed. */
   readonly appliedSeq: number;
-  /** Times a write waited because the lag reached `maxLagRows` or `maxLagMs`. */
+  /** Times a write waited because the lag reached `maxLagRows`, 64 MiB or `maxLagMs`. */
   readonly backpressureWaits: number;
+  /** Batches slowed a little (at most 20 ms each) because the lag passed three quarters of a bound: DuckDB's pace, spread over every write. */
+  readonly throttledBatches: number;
+  /** Their delays, summed, ms. */
+  readonly throttledMs: number;
 }
 
 /** An error as it crosses the thread boundary: structured clone drops custom fields. */

@@ -16,15 +16,22 @@ interface QueuedBatch {
 export class ApplyQueue {
   #queued: QueuedBatch[] = [];
   #rows = 0;
+  #bytes = 0;
 
   /** Rows waiting. */
   get rows(): number {
     return this.#rows;
   }
 
+  /** Bytes of names and definitions waiting (UTF-16 lengths). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
   push(seq: number, rows: readonly ApplyRow[]): void {
     this.#queued.push({ seq, rows });
     this.#rows += rows.length;
+    for (const [name, json] of rows) this.#bytes += name.length + (json?.length ?? 0);
   }
 
   /** Takes every queued batch as one set of changes; undefined when nothing is queued. */
@@ -33,6 +40,7 @@ export class ApplyQueue {
     if (batches.length === 0) return undefined;
     this.#queued = [];
     this.#rows = 0;
+    this.#bytes = 0;
     const net = new Map<string, { json: string | null; version: number; existed: boolean }>();
     let rows = 0;
     for (const batch of batches) {

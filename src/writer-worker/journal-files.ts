@@ -73,15 +73,29 @@ export function zeroFill(fd: number, from: number, bytes: number): void {
   fsyncSync(fd);
 }
 
+/**
+ * Zeros written in the background are flushed every this many bytes: the journal's own
+ * fdatasync waits for the disk's flush, and a flush behind 100 MB of dirty zeros measured
+ * 300 ms; behind a few MB it costs a caller little.
+ */
+const BACKGROUND_SYNC_BYTES = 4 * 1024 * 1024;
+
 /** Writes `bytes` zeros at the start of `fd` and fsyncs it, each call on a libuv thread. */
 export async function zeroFillInBackground(fd: number, bytes: number): Promise<void> {
   const chunk = (zeros ??= Buffer.alloc(1024 * 1024));
+  const sync = () => new Promise<void>((resolve, reject) => fsync(fd, (error) => (error === null ? resolve() : reject(error))));
+  let unsynced = 0;
   for (let at = 0; at < bytes; ) {
     const length = Math.min(chunk.length, bytes - at);
     const written = await new Promise<number>((resolve, reject) => write(fd, chunk, 0, length, at, (error, count) => (error === null ? resolve(count) : reject(error))));
     at += written;
+    unsynced += written;
+    if (unsynced >= BACKGROUND_SYNC_BYTES && at < bytes) {
+      await sync();
+      unsynced = 0;
+    }
   }
-  await new Promise<void>((resolve, reject) => fsync(fd, (error) => (error === null ? resolve() : reject(error))));
+  await sync();
 }
 
 export function writeFully(fd: number, bytes: Buffer, position: number): void {

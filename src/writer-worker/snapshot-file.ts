@@ -19,9 +19,10 @@ const ROWS_PER_CHUNK = 4096;
 /**
  * A background writer flushes every this many bytes as it goes, on a libuv thread, so
  * the last fsync has little left to do: one fsync of a 330 MB snapshot (1M rows) held
- * the store thread — and DuckDB's applies behind it — for seconds.
+ * the store thread — and DuckDB's applies behind it — for seconds. Small flushes also
+ * keep each of the journal's fdatasyncs from waiting behind many MB of snapshot data.
  */
-const SYNC_EVERY_BYTES = 16 * 1024 * 1024;
+const SYNC_EVERY_BYTES = 4 * 1024 * 1024;
 
 type Chunk =
   | { readonly t: 'rows'; readonly seq: number; readonly names: string[]; readonly jsons: string[]; readonly versions: number[] }

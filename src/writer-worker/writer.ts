@@ -23,6 +23,9 @@ interface Work {
   readonly message: MainToWorker;
 }
 
+/** A throttle shorter than this is not worth a sleep (a wait costs about as much). */
+const MIN_THROTTLE_MS = 0.05;
+
 /** How long a busy journal thread goes before letting its event loop deliver port closes. */
 const YIELD_EVERY_MS = 20;
 
@@ -44,6 +47,8 @@ export class Writer {
   readonly #stats = new StatsRecorder();
   readonly #faults: Faults;
   readonly #checkpoints = new Map<number, { party: PortParty; id: number }>();
+  /** Never notified: the throttle's sleep. */
+  readonly #throttleCell = new Int32Array(new SharedArrayBuffer(4));
   #seq: number;
   #nextCheckpoint = 1;
   readonly #compaction: Compaction;
@@ -181,7 +186,7 @@ export class Writer {
       batch.forEach(({ party, message }) => this.#answer(party, message.id, new CatalogReadOnlyError()));
       return;
     }
-    this.#waitForRoom();
+    this.#waitForRoom(requests.length);
     await this.#faults.maybeTrip('before-commit');
     const plan = planBatch(this.#index, requests, this.#seq + 1);
     stamp(this.#config.trace, TraceField.PLANNED);
@@ -215,7 +220,7 @@ export class Writer {
       this.#answer(party, request.id, new CatalogReadOnlyError());
       return;
     }
-    this.#waitForRoom();
+    this.#waitForRoom(request.ops.length);
     await this.#faults.maybeTrip('before-commit');
     const plan = planBatch(this.#index, request.ops.map((op, i): WriteRequest => ({ kind: 'write', id: i, ...op })), this.#seq + 1);
     const refusal = plan.replies.find((reply) => !reply.ok);
@@ -266,7 +271,7 @@ export class Writer {
     plan.commitTo(this.#index);
     // A client greeted before DuckDB applies this batch gets it from the greeter.
     this.#greeter.journaled({ seq, names: plan.changes.names, jsons: plan.changes.jsons });
-    if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length);
+    if (this.#config.ackAfter !== 'store') this.#lag.journaled(seq, rows.length, rowBytes(rows));
     return { seq };
   }
 
@@ -320,12 +325,24 @@ export class Writer {
     for (const party of byParty.keys()) party.wake();
   }
 
-  /** Backpressure: with DuckDB too far behind, wait for it before acknowledging more. */
-  #waitForRoom(): void {
+  /**
+   * Backpressure: with DuckDB far behind, slow this batch a little (see {@link Lag.throttleMs});
+   * at a bound, wait for DuckDB before acknowledging more.
+   * @param batchRows Rows the batch may write (its requests).
+   */
+  #waitForRoom(batchRows: number): void {
     if (this.#config.ackAfter !== 'journal') return;
     const { maxLagRows, maxLagMs, slots } = this.#config;
     this.#lag.applied(Atomics.load(slots, Slot.APPLIED_SEQ));
-    if (!this.#lag.full(maxLagRows, maxLagMs)) return;
+    if (!this.#lag.full(maxLagRows, maxLagMs)) {
+      const delay = this.#lag.throttleMs(batchRows, maxLagRows);
+      if (delay >= MIN_THROTTLE_MS) {
+        // A sleep nobody rings: this thread's pace is the point. Short (≤ 20 ms), so no beat is missed.
+        Atomics.wait(this.#throttleCell, 0, 0, delay);
+        this.#lag.countThrottle(delay);
+      }
+      return;
+    }
     this.#lag.countWait();
     debug('backpressure: DuckDB is %j behind; writes wait', this.#lag.stats());
     this.#store.waitWhile(() => {
@@ -348,6 +365,7 @@ export class Writer {
     switch (message.kind) {
       case 'applied':
         this.#lag.applied(message.seq);
+        this.#lag.observeApply(message.rows, message.ms);
         this.#greeter.forgetApplied(message.seq);
         this.#stats.recordApply(message.rows, message.ms);
         return;
@@ -460,6 +478,13 @@ export class Writer {
 }
 function assertNever(message: never): never {
   throw new Error(`unhandled request ${JSON.stringify(message)}`);
+}
+
+/** Bytes a batch adds to DuckDB's lag: names and definitions, as UTF-16 lengths (close enough for a bound). */
+function rowBytes(rows: ReturnType<typeof journalRows>): number {
+  let bytes = 0;
+  for (const [name, json] of rows) bytes += name.length + (json?.length ?? 0);
+  return bytes;
 }
 
 function ok(id: number): Reply {

@@ -56,7 +56,8 @@ function watchCompactions(path) {
 function percentiles(samples) {
   const sorted = Float64Array.from(samples).sort();
   const at = (q) => (sorted.length === 0 ? null : Math.round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] * 100) / 100);
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: at(1) };
+  const over = (ms) => sorted.filter((x) => x > ms).length;
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999), max: at(1), over50ms: over(50), over500ms: over(500) };
 }
 
 function filesMB(path, test) {
@@ -113,6 +114,8 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
 
   // Replace, sync, one caller: each latency is one write's whole wait.
   const replaced = [];
+  /** Entry → the round of its last acknowledged replace: what a reopen must find. */
+  const acknowledged = new Map();
   const syncStart = wallNow();
   const startedDuringSync = () => watcher.windows.filter(([from]) => from >= syncStart).length;
   let round = 1;
@@ -124,7 +127,10 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
     try {
       catalog.replaceSync(`big.${i}`, value);
       replaced.push([t0, wallNow()]);
+      acknowledged.set(i, round);
     } catch (error) {
+      // Its outcome is unknown (TIMEOUT: it may have happened): not checked after reopen.
+      acknowledged.set(i, undefined);
       note(error);
     }
     if (i === entries - 1) round++;
@@ -144,6 +150,18 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
   const stats = await catalog.stats().catch(() => undefined);
   await catalog.close();
   const fileMB = filesMB(path, (rest) => rest === '' || rest === '.wal');
+
+  // Every acknowledged write is there after a reopen (and the fill: each entry present).
+  const reopened = await Catalog.open(path);
+  let lost = 0;
+  for (let i = 0; i < entries; i++) {
+    const found = reopened.get(`big.${i}`);
+    if (acknowledged.has(i) && acknowledged.get(i) === undefined) continue;
+    const want = acknowledged.get(i) ?? 0;
+    if (found === undefined || found.round !== want) lost++;
+  }
+  await reopened.close();
+  if (lost > 0) failures.push(`${lost} acknowledged writes lost after reopen`);
 
   const during = ([t0, t1]) => watcher.windows.some(([from, to]) => t0 <= to && t1 >= from);
   const ms = ([t0, t1]) => t1 - t0;
@@ -170,8 +188,13 @@ export async function bigCatalog({ dir, mb, compactions = 2, maxWrites = 200_000
     compactions: watcher.windows.length,
     compactionsDuringSync,
     longestCompactionMs: Math.round(Math.max(0, ...watcher.windows.map(([from, to]) => to - from))),
+    acknowledged: fill.length + replaced.length,
+    lost,
     timeouts,
+    slowestWriteMs: syncAll.max,
     backpressureWaits: stats?.lag?.backpressureWaits ?? null,
+    throttledBatches: stats?.lag?.throttledBatches ?? null,
+    throttledMs: stats?.lag?.throttledMs ?? null,
     applies: stats?.applies ?? null,
     rssMB: { before: Math.round(rssBefore / 2 ** 20), afterFill: Math.round(rssAfterFill / 2 ** 20), end: Math.round(rssEnd / 2 ** 20) },
     filesMB: { duckdb: fileMB, journalEnd: journalMB, journalMax: maxJournalMB, snapshot: snapshotMB },
