@@ -408,6 +408,8 @@ describe('ifVersion from a client thread and from another process', () => {
     // calls and then as one apply.
     cat.defineSync('aba', 'first');
     for (const how of ['two calls', 'one apply'] as const) {
+      // A remote replica may trail the owner by a moment (README, Consistency): fence first.
+      await remote.ask({ do: 'sync' });
       const read = await remote.ask({ do: 'version', name: 'aba' });
       expect(read.version).toBe(cat.version('aba'));
       if (how === 'two calls') {
