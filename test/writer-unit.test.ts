@@ -88,24 +88,25 @@ function replies(port: MessagePort): Reply[] {
 }
 
 describe('Writer, driven without a thread', () => {
-  it('plans a batch, publishes its changes to every party and answers each its own replies; a second write of a name starts the next batch', async () => {
+  it('plans a batch, publishes its changes to every party and answers each its own replies; every write of the batch gets its seq', async () => {
     const { writer, owner, client } = rig();
     const other = client();
     owner.postMessage({ kind: 'bundle', requests: [
       { kind: 'write', id: 1, op: 'define', name: 'a', json: '1' },
       { kind: 'write', id: 2, op: 'define', name: 'a', json: '2' },
+      { kind: 'write', id: 3, op: 'replace', name: 'a', json: '3', ifVersion: 1 },
     ] });
     other.postMessage({ kind: 'write', id: 7, op: 'replace', name: 'b', json: '"x"' });
     expect(await writer.turn()).toBe(true);
-    // Every write's version is its batch's seq, so the second write of 'a' goes in the next
-    // batch (with the other party's write): two states of one name never share a version.
+    // One batch, one fdatasync: its net state is published with its seq as the version.
     const ownerMessages = received(owner);
-    expect(ownerMessages).toHaveLength(2);
-    expect(ownerMessages[0]).toMatchObject({ kind: 'changes', seq: 1, names: ['a'], jsons: ['1'], versions: [1] });
-    expect(ownerMessages[1]).toMatchObject({ kind: 'changes', seq: 2, names: ['b'], jsons: ['"x"'], versions: [2] });
+    expect(ownerMessages).toHaveLength(1);
+    expect(ownerMessages[0]).toMatchObject({ kind: 'changes', seq: 1, names: ['a', 'b'], jsons: ['3', '"x"'], versions: [1, 1] });
     const ownReplies = ownerMessages.flatMap((message) => (message as unknown as { replies: Reply[] }).replies);
-    expect(ownReplies.map((reply) => [reply.id, reply.ok ? (reply as { version?: number }).version : reply.error.code])).toEqual([[1, 1], [2, 'ERR_CATALOG_EXISTS']]);
-    expect(replies(other)).toEqual([{ kind: 'reply', id: 7, ok: true, version: 2 }]);
+    // The guarded replace saw the batch's own define (version 1) and was allowed; had it named
+    // an older version it would have been refused.
+    expect(ownReplies.map((reply) => [reply.id, reply.ok ? (reply as { version?: number }).version : reply.error.code])).toEqual([[1, 1], [2, 'ERR_CATALOG_EXISTS'], [3, 1]]);
+    expect(replies(other)).toEqual([{ kind: 'reply', id: 7, ok: true, version: 1 }]);
     expect(await writer.turn()).toBe(false);
   });
 
