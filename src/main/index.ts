@@ -4,6 +4,7 @@ export { RemoteCatalog } from './remote/remote-catalog.js';
 export type { CatalogOp, CatalogView, HandleState, WatchOptions } from './catalog-view.js';
 export type { CatalogChange, CatalogDisconnect, CatalogEvents } from './change-events.js';
 export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
+export type { PgCatalogOptions, PgConnectionOptions } from '../shared/pg-options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';
 export type { JsonCompatible, JsonValue, ReadonlyJson } from './frozen-json.js';
 export type { LagStats, RecoveryReport, WriterStats } from '../shared/protocol.js';

@@ -1,0 +1,182 @@
+import type { Client } from 'pg';
+import type { ResolvedPgSettings } from '../shared/pg-options.js';
+import { debug } from '../shared/debug-log.js';
+import { connectClient, destroyClient, endClient, storageError } from './pg-connect.js';
+import type { Replica } from './pg-replica.js';
+import type { ChangeRow, PgSql } from './pg-schema.js';
+
+type PgModule = typeof import('pg');
+
+/** Rows read per catch-up query: a replica far behind catches up in pages. */
+const PAGE_ROWS = 5_000;
+/**
+ * Safety poll: a notification can be lost (a dropped connection between NOTIFY and
+ * LISTEN's re-arm); the log is read this often anyway, so nothing waits on it forever.
+ */
+const POLL_MS = 1_000;
+const BACKOFF_FIRST_MS = 50;
+const BACKOFF_MAX_MS = 2_000;
+
+/**
+ * The change feed of a PostgreSQL-backed catalog: its own connection LISTENs on the
+ * catalog's channel; on a notification, after a reconnect and on a slow poll it reads
+ * `changes` after the last posted seq and hands the rows to the {@link Replica}. It never
+ * trusts a notification's payload, only the log. A lost connection is reopened with backoff.
+ */
+export class ChangeFeed {
+  readonly #pg: PgModule;
+  readonly #settings: ResolvedPgSettings;
+  readonly #sql: PgSql;
+  readonly #replica: Replica;
+  readonly #connectMs: number;
+  #client: Client | undefined;
+  #connecting: Promise<Client> | undefined;
+  #closed = false;
+  #backoffMs = BACKOFF_FIRST_MS;
+  #retry: NodeJS.Timeout | undefined;
+  #poll: NodeJS.Timeout | undefined;
+  /** The catch-up in progress, and whether another was asked for while it ran. */
+  #running: Promise<void> | undefined;
+  #queued: Promise<void> | undefined;
+  #lastError: unknown;
+
+  constructor(pg: PgModule, settings: ResolvedPgSettings, sql: PgSql, replica: Replica, connectMs: number) {
+    this.#pg = pg;
+    this.#settings = settings;
+    this.#sql = sql;
+    this.#replica = replica;
+    this.#connectMs = connectMs;
+  }
+
+  /** Connects, listens and catches up once; throws when that fails (open reports it). */
+  async start(): Promise<void> {
+    await this.#connect();
+    await this.catchUp();
+    this.#poll = setInterval(() => {
+      // While the connection is down the reconnect timer owns the retries (with backoff).
+      if (this.#client !== undefined) void this.catchUp().catch(() => undefined);
+    }, POLL_MS);
+  }
+
+  /** Why the feed is down, when it is. */
+  get lastError(): unknown {
+    return this.#client === undefined ? this.#lastError : undefined;
+  }
+
+  /**
+   * Reads and posts every change after the replica's seq. Resolves after a catch-up that
+   * started after this call (concurrent asks share one); rejects when the log cannot be read.
+   */
+  catchUp(): Promise<void> {
+    if (this.#running === undefined) {
+      this.#running = this.#catchUpOnce().finally(() => (this.#running = undefined));
+      return this.#running;
+    }
+    this.#queued ??= this.#running.catch(() => undefined).then(() => {
+      this.#queued = undefined;
+      return this.catchUp();
+    });
+    return this.#queued;
+  }
+
+  /** The newest committed seq (for sync()): read on the feed's connection, or `fallback` when the feed is down. */
+  async committedSeq(fallback: () => Promise<Client>): Promise<number> {
+    const client = this.#client ?? (await fallback());
+    const result = await client.query<{ seq: string }>(this.#sql.readCounter);
+    return Number(result.rows[0]?.seq ?? 0);
+  }
+
+  /** Catches up on `client` (the writer's), for when the feed's own connection is down. */
+  async catchUpWith(client: Client): Promise<void> {
+    await this.#read(client);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#poll);
+    clearTimeout(this.#retry);
+    const client = this.#client;
+    this.#client = undefined;
+    if (client !== undefined) await endClient(client, 1_000);
+  }
+
+  async #catchUpOnce(): Promise<void> {
+    let client = this.#client;
+    if (client === undefined) {
+      try {
+        client = await this.#connect();
+      } catch (error) {
+        this.#scheduleReconnect();
+        throw error;
+      }
+    }
+    try {
+      await this.#read(client);
+    } catch (error) {
+      this.#lost(client, error);
+      throw error;
+    }
+  }
+
+  async #read(client: Client): Promise<void> {
+    for (;;) {
+      const from = this.#replica.seq;
+      const result = await client.query<{ seq: string; name: string; json: string | null; version: string }>(this.#sql.readChanges, [from, PAGE_ROWS]);
+      const rows: ChangeRow[] = result.rows.map((row) => ({ seq: Number(row.seq), name: row.name, json: row.json, version: Number(row.version) }));
+      this.#replica.postLog(rows);
+      if (rows.length < PAGE_ROWS) return;
+    }
+  }
+
+  #connect(): Promise<Client> {
+    if (this.#closed) return Promise.reject(new Error('closed'));
+    this.#connecting ??= (async () => {
+      let client: Client | undefined;
+      try {
+        client = await connectClient(this.#pg, this.#settings, this.#connectMs, (error) => this.#lost(client, error));
+        client.on('notification', () => void this.catchUp().catch(() => undefined));
+        client.on('end', () => this.#lost(client, new Error('connection ended')));
+        await client.query(`LISTEN ${this.#sql.channel}`);
+        if (this.#closed) {
+          destroyClient(client);
+          throw new Error('closed');
+        }
+        this.#client = client;
+        this.#backoffMs = BACKOFF_FIRST_MS;
+        return client;
+      } catch (error) {
+        if (client !== undefined) destroyClient(client);
+        this.#lastError = error;
+        throw storageError('PostgreSQL change feed cannot connect', error);
+      } finally {
+        this.#connecting = undefined;
+      }
+    })();
+    return this.#connecting;
+  }
+
+  /** The connection broke: drop it and reconnect with backoff, catching up once back. */
+  #lost(client: Client | undefined, error: unknown): void {
+    if (client !== undefined && client === this.#client) {
+      this.#client = undefined;
+      this.#lastError = error;
+      destroyClient(client);
+      debug('pg change feed lost its connection: %s', error instanceof Error ? error.message : String(error));
+    }
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#closed || this.#retry !== undefined || this.#client !== undefined) return;
+    const delay = this.#backoffMs;
+    this.#backoffMs = Math.min(BACKOFF_MAX_MS, this.#backoffMs * 2);
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      if (this.#client !== undefined || this.#closed) return;
+      this.catchUp().then(
+        () => debug('pg change feed reconnected'),
+        () => this.#scheduleReconnect(),
+      );
+    }, delay);
+  }
+}

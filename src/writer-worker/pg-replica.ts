@@ -1,0 +1,122 @@
+import type { ChangesMessage, Columns, Reply } from '../shared/protocol.js';
+import type { Liveness } from '../shared/liveness.js';
+import type { EventParty } from './event-party.js';
+import type { Parties } from './parties.js';
+import type { ChangeRow } from './pg-schema.js';
+
+/** A batch's net effect: the same three columns a ChangesMessage carries. */
+export interface NetChanges {
+  readonly names: readonly string[];
+  readonly jsons: ReadonlyArray<string | null>;
+  readonly versions: readonly number[];
+}
+
+/**
+ * This process's copy of the catalog in the PostgreSQL thread, and the one place that
+ * posts changes to the parties. Every change reaches the parties exactly once, in `seq`
+ * order, whoever found it first (this process's own commit or the change feed): anything at
+ * or below {@link seq} is already posted and is skipped. The copy answers a new client
+ * thread's hello without a query, and consistently with the changes posted after it.
+ */
+export class Replica {
+  readonly #rows = new Map<string, { json: string; version: number }>();
+  readonly #parties: Parties<EventParty>;
+  readonly #liveness: Liveness;
+  #seq = 0;
+
+  constructor(parties: Parties<EventParty>, liveness: Liveness) {
+    this.#parties = parties;
+    this.#liveness = liveness;
+  }
+
+  /** The newest change every party has been sent. */
+  get seq(): number {
+    return this.#seq;
+  }
+
+  load(rows: Columns, seq: number): void {
+    rows.names.forEach((name, i) => this.#rows.set(name, { json: rows.jsons[i]!, version: rows.versions[i]! }));
+    this.#seq = seq;
+    this.#liveness.committed(seq);
+  }
+
+  columns(): Columns {
+    const columns: Columns = { names: [], jsons: [], versions: [] };
+    for (const [name, { json, version }] of this.#rows) {
+      columns.names.push(name);
+      columns.jsons.push(json);
+      columns.versions.push(version);
+    }
+    return columns;
+  }
+
+  /**
+   * Posts change rows read from the log (a contiguous run from some seq on). Rows already
+   * posted are skipped; a name changed twice in the run starts a new message, so a
+   * handle's 'change' events still say define / replace / drop right.
+   */
+  postLog(rows: readonly ChangeRow[]): void {
+    let names: string[] = [];
+    let jsons: Array<string | null> = [];
+    let versions: number[] = [];
+    let last = this.#seq;
+    const flush = () => {
+      if (names.length > 0) this.#post({ kind: 'changes', seq: last, names, jsons, versions }, new Map());
+      names = [];
+      jsons = [];
+      versions = [];
+    };
+    for (const row of rows) {
+      if (row.seq <= this.#seq || row.seq <= last) continue;
+      if (names.includes(row.name)) flush();
+      names.push(row.name);
+      jsons.push(row.json);
+      versions.push(row.version);
+      last = row.seq;
+    }
+    flush();
+  }
+
+  /**
+   * Posts this process's own committed batch, changes `(before, after]`, with each party's
+   * replies in the same message. The caller has made sure every change up to `before` is
+   * posted. When the feed already posted the batch from the log, only the replies go.
+   */
+  postOwn(before: number, after: number, changes: NetChanges, replies: Map<EventParty, Reply[]>): void {
+    if (this.#seq >= after || changes.names.length === 0) {
+      this.sendReplies(replies);
+      return;
+    }
+    if (this.#seq !== before) throw new Error(`change feed out of order: posted up to ${this.#seq}, own batch follows ${before}`);
+    this.#post({ kind: 'changes', seq: after, names: [...changes.names], jsons: [...changes.jsons], versions: [...changes.versions] }, replies);
+  }
+
+  /** Replies with no changes (refusals, failures, or a batch the feed already posted). */
+  sendReplies(replies: Map<EventParty, Reply[]>): void {
+    for (const [party, own] of replies) {
+      party.send({ kind: 'replies', replies: own });
+      party.wake();
+    }
+  }
+
+  /**
+   * COMMITTED_SEQ moves before any message is posted (see slots.ts: a thread told of a reply
+   * must already see the new seq), then every party gets the changes, its replies included.
+   */
+  #post(message: ChangesMessage, replies: Map<EventParty, Reply[]>): void {
+    message.names.forEach((name, i) => {
+      const json = message.jsons[i];
+      if (json === null || json === undefined) this.#rows.delete(name);
+      else this.#rows.set(name, { json, version: message.versions[i]! });
+    });
+    this.#seq = message.seq;
+    this.#liveness.committed(message.seq);
+    for (const party of this.#parties) {
+      const own = replies.get(party);
+      party.send(own === undefined ? message : { ...message, replies: own });
+    }
+    for (const [party, own] of replies) if (!this.#parties.has(party)) party.send({ kind: 'replies', replies: own });
+    for (const party of this.#parties) party.wake();
+    for (const party of replies.keys()) if (!this.#parties.has(party)) party.wake();
+  }
+}

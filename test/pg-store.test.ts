@@ -1,0 +1,270 @@
+// The PostgreSQL-backed store (issue 10), against a real PostgreSQL (the run's throwaway
+// cluster, test/helpers/pg-global-setup.ts): the API on a URL, refusals, open errors,
+// the SQL functions, a CatalogClient thread, sync() and change events across catalogs and
+// processes. Skips loudly when the server binaries are missing.
+import { DuckDBInstance } from '@duckdb/node-api';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { Worker } from 'node:worker_threads';
+import { afterEach, expect, it } from 'vitest';
+import { Catalog, CatalogError, type CatalogChange } from 'duckcat';
+import { adminQuery } from './helpers/pg-cluster.js';
+import { fixture, runFixture } from './helpers/child.js';
+import { describePg, pgCluster, pgDatabase, pgPasswordUrl } from './helpers/pg-test.js';
+
+const open: Catalog[] = [];
+afterEach(async () => {
+  await Promise.all(open.splice(0).map((catalog) => catalog.close()));
+});
+
+async function openPg(url: string, options: Record<string, unknown> = {}): Promise<Catalog> {
+  const catalog = await Catalog.open(url, options);
+  open.push(catalog);
+  return catalog;
+}
+
+async function openError(url: string, options?: Record<string, unknown>): Promise<CatalogError> {
+  try {
+    const catalog = await Catalog.open(url, options);
+    open.push(catalog);
+  } catch (error) {
+    return error as CatalogError;
+  }
+  throw new Error(`expected Catalog.open(${url}) to fail`);
+}
+
+function codeOf(write: () => unknown): string | undefined {
+  try {
+    write();
+  } catch (error) {
+    return (error as CatalogError).code;
+  }
+  return undefined;
+}
+
+/** Resolves with the first 'change' event for `name` (a ref'd timer keeps the test process waiting for it). */
+function changeOf(catalog: Catalog, name: string): Promise<CatalogChange> {
+  const keep = setInterval(() => undefined, 1_000);
+  return new Promise<CatalogChange>((resolve) => {
+    const listener = (change: CatalogChange) => {
+      if (change.name !== name) return;
+      catalog.off('change', listener);
+      clearInterval(keep);
+      resolve(change);
+    };
+    catalog.on('change', listener);
+  });
+}
+
+describePg('PostgreSQL-backed catalog', () => {
+  it('defines, replaces, drops and reads back; a reopen sees the same rows and versions', async () => {
+    const url = await pgDatabase('pg_store');
+    const first = await openPg(url);
+    first.defineSync('sales', { metrics: ['revenue'] });
+    await first.define('orders', { n: 1 });
+    first.replaceSync('orders', { n: 2 });
+    first.defineSync('gone', 1);
+    await first.drop('gone');
+    expect(first.list()).toEqual(['orders', 'sales']);
+    expect(first.get('orders')).toEqual({ n: 2 });
+    await first.close();
+    open.splice(open.indexOf(first), 1);
+
+    const again = await openPg(url);
+    expect(Object.fromEntries(again.entries())).toEqual({ orders: { n: 2 }, sales: { metrics: ['revenue'] } });
+    const rows = await adminQuery(url, 'SELECT name, json, version::int AS version FROM duckcat.definitions ORDER BY name');
+    expect(rows.rows).toEqual([
+      { name: 'orders', json: '{"n":2}', version: 2 },
+      { name: 'sales', json: '{"metrics":["revenue"]}', version: 1 },
+    ]);
+    // Gapless, commit-ordered change log with the counter at its end.
+    const log = await adminQuery(url, 'SELECT seq::int AS seq, name, json FROM duckcat.changes ORDER BY seq');
+    expect(log.rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5]);
+    expect(log.rows.map((row) => [row.name, row.json])).toEqual([
+      ['sales', '{"metrics":["revenue"]}'],
+      ['orders', '{"n":1}'],
+      ['orders', '{"n":2}'],
+      ['gone', '1'],
+      ['gone', null],
+    ]);
+    expect((await adminQuery(url, 'SELECT seq::int AS seq FROM duckcat.counter')).rows).toEqual([{ seq: 5 }]);
+    // Reopened twice: still the same.
+    const third = await openPg(url);
+    expect(third.list()).toEqual(['orders', 'sales']);
+  });
+
+  it('refuses define of a stored name and drop of a missing one, across processes too, and changes nothing', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    const b = await openPg(url);
+    a.defineSync('taken', 1);
+    // b has not seen it yet (or has): PostgreSQL decides, not b's replica.
+    expect(codeOf(() => b.defineSync('taken', 2))).toBe('ERR_CATALOG_EXISTS');
+    expect(codeOf(() => b.dropSync('never'))).toBe('ERR_CATALOG_NOT_FOUND');
+    await expect(b.apply([{ op: 'define', name: 'x', definition: 1 }, { op: 'define', name: 'taken', definition: 3 }])).rejects.toMatchObject({ code: 'ERR_CATALOG_EXISTS' });
+    await b.sync();
+    expect(b.get('taken')).toBe(1);
+    expect(b.has('x')).toBe(false);
+    expect((await adminQuery(url, 'SELECT count(*)::int AS n FROM duckcat.definitions')).rows[0].n).toBe(1);
+
+    // Contested: both define the same names at once; each name has exactly one winner.
+    const names = Array.from({ length: 20 }, (_, i) => `contested-${i}`);
+    const results = await Promise.allSettled(names.flatMap((name) => [a.define(name, 'a'), b.define(name, 'b')]));
+    for (let i = 0; i < names.length; i++) {
+      const pair = [results[2 * i]!, results[2 * i + 1]!];
+      expect(pair.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const lost = pair.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason.code).toBe('ERR_CATALOG_EXISTS');
+    }
+    await a.sync();
+    await b.sync();
+    expect(Object.fromEntries(a.entries())).toEqual(Object.fromEntries(b.entries()));
+  });
+
+  it('applies an apply() as one transaction: all of it or none', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    await a.apply([
+      { op: 'define', name: 'one', definition: 1 },
+      { op: 'define', name: 'two', definition: 2 },
+      { op: 'replace', name: 'one', definition: 11 },
+    ]);
+    expect(Object.fromEntries(a.entries())).toEqual({ one: 11, two: 2 });
+    const versions = await adminQuery(url, 'SELECT name, version::int AS v FROM duckcat.definitions ORDER BY name');
+    expect(versions.rows).toEqual([{ name: 'one', v: 2 }, { name: 'two', v: 1 }]);
+  });
+
+  it('sync() makes another catalog\'s acknowledged writes visible, and change events arrive without it', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    const b = await openPg(url);
+    a.defineSync('fenced', { v: 1 });
+    await b.sync();
+    expect(b.get('fenced')).toEqual({ v: 1 });
+
+    const seen = changeOf(b, 'pushed');
+    a.defineSync('pushed', 1);
+    expect(await seen).toMatchObject({ name: 'pushed', kind: 'define', version: 1 });
+    expect(b.get('pushed')).toBe(1);
+    const replaced = changeOf(b, 'pushed');
+    a.replaceSync('pushed', 2);
+    expect(await replaced).toMatchObject({ kind: 'replace', version: 2 });
+    const dropped = changeOf(b, 'pushed');
+    a.dropSync('pushed');
+    expect(await dropped).toMatchObject({ kind: 'drop', version: 2 });
+    expect(b.has('pushed')).toBe(false);
+  });
+
+  it('sees writes of another process; each process exits by itself after close', async () => {
+    const url = await pgDatabase('pg_store');
+    const here = await openPg(url);
+    here.defineSync('mine', 0);
+    const seen = changeOf(here, 'from-child-2');
+    const child = await runFixture('pg-peer.mjs', [url, 'define:from-child-1:{"n":1}', 'define:mine:2', 'define:from-child-2:{"n":2}', 'drop:nothing']);
+    expect(child.code).toBe(0);
+    expect(child.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { name: 'from-child-1', ok: true },
+      { name: 'mine', ok: false, code: 'ERR_CATALOG_EXISTS' },
+      { name: 'from-child-2', ok: true },
+      { name: 'nothing', ok: false, code: 'ERR_CATALOG_NOT_FOUND' },
+    ]);
+    await seen;
+    expect(here.list()).toEqual(['from-child-1', 'from-child-2', 'mine']);
+  });
+
+  it('serves a CatalogClient in another thread through port()', async () => {
+    const url = await pgDatabase('pg_store');
+    const cat = await openPg(url);
+    cat.defineSync('from-main', { by: 'main' });
+    const port = cat.port();
+    const thread = new Worker(fixture('thread-client.mjs'), { workerData: { port }, transferList: [port] });
+    const [report] = (await once(thread, 'message')) as [{ seen: { before: unknown; size: number }; duplicate: string; list: string[] }];
+    expect(report.seen).toEqual({ before: { by: 'main' }, size: 1 });
+    expect(report.duplicate).toBe('ERR_CATALOG_EXISTS');
+    expect(report.list).toEqual(['async-from-thread', 'from-main', 'from-thread']);
+    // Acknowledged in the other thread, so visible here at once.
+    expect(cat.get('from-thread')).toEqual({ by: 'thread' });
+    cat.defineSync('from-main-later', 3);
+    thread.postMessage('read');
+    const [answer] = (await once(thread, 'message')) as [{ value: unknown }];
+    expect(answer.value).toBe(3);
+    await thread.terminate();
+  });
+
+  it('runs the SQL functions on a host DuckDB connection: a view defined in SQL reaches another catalog', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    const b = await openPg(url);
+    const host = await DuckDBInstance.create(':memory:');
+    const connection = await host.connect();
+    try {
+      await a.attach(connection);
+      const view = { base_table: 'orders', dimensions: [{ name: 'region', expr: 'region' }], metrics: [{ name: 'revenue', expr: 'amount', agg: 'sum' }] };
+      await connection.run('SELECT define_semantic_view($1, $2)', ['sales', JSON.stringify(view)]);
+      expect(a.get('sales')).toMatchObject({ base_table: 'orders' });
+      await b.sync();
+      expect(b.get('sales')).toMatchObject({ base_table: 'orders' });
+      await connection.run('CREATE TABLE orders AS SELECT * FROM (VALUES (\'eu\', 2), (\'eu\', 3), (\'us\', 5)) t(region, amount)');
+      const rows = (await connection.runAndReadAll("SELECT * FROM semantic_query('sales', dimensions := ['region'], metrics := ['revenue']) ORDER BY region")).getRows();
+      expect(rows.map((row) => [row[0], Number(row[1])])).toEqual([['eu', 5], ['us', 5]]);
+    } finally {
+      connection.closeSync();
+      host.closeSync();
+    }
+  });
+
+  it('refuses a bad URL, a bad password, a missing database and a refused connection with typed errors', async () => {
+    const url = await pgDatabase('pg_store');
+    expect(await openError('postgres://bad url:x@[::1')).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'path' });
+    expect(await openError(url, { schema: 'Bad-Schema' })).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'options.schema' });
+    expect(await openError(url, { journal: false })).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'options.journal' });
+    expect(await openError(url, { pg: { poolSize: 3 } })).toMatchObject({ code: 'ERR_CATALOG_INVALID', field: 'options.pg.poolSize' });
+    await expect(Catalog.connect(url)).rejects.toMatchObject({ code: 'ERR_CATALOG_INVALID' });
+
+    const good = await pgPasswordUrl(`store_role_${process.pid}`, 'right', url);
+    const wrong = new URL(good);
+    wrong.password = 'wrong';
+    const badPassword = await openError(wrong.toString());
+    expect(badPassword.code).toBe('ERR_CATALOG_STORAGE');
+    expect(badPassword.message).toContain('SQLSTATE 28P01');
+    expect(badPassword.message).not.toContain('wrong');
+    expect(badPassword.cause).toBeDefined();
+    // The right password opens (and may create its schema).
+    const allowed = await openPg(good);
+    expect(allowed.size).toBe(0);
+    expect(allowed.path).not.toContain('right');
+
+    const missing = new URL(url);
+    missing.pathname = '/no_such_database';
+    const noDatabase = await openError(missing.toString());
+    expect(noDatabase.code).toBe('ERR_CATALOG_STORAGE');
+    expect(noDatabase.message).toContain('SQLSTATE 3D000');
+
+    // A port nobody listens on: refused at once, within openTimeoutMs.
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const refused = await openError(`postgres://postgres@127.0.0.1:${port}/postgres`, { openTimeoutMs: 5_000 });
+    expect(refused.code).toBe('ERR_CATALOG_STORAGE');
+    expect(refused.message).toContain('ECONNREFUSED');
+    expect(pgCluster().port).not.toBe(port);
+  });
+
+  it('keeps catalogs in different schemas apart, and opens read-only without writing', async () => {
+    const url = await pgDatabase('pg_store');
+    const one = await openPg(url, { schema: 'one' });
+    const two = await openPg(url, { schema: 'two' });
+    one.defineSync('shared-name', 1);
+    two.defineSync('shared-name', 2);
+    await one.sync();
+    expect(one.get('shared-name')).toBe(1);
+    const reader = await openPg(url, { schema: 'one', readOnly: true });
+    expect(reader.get('shared-name')).toBe(1);
+    expect(codeOf(() => reader.defineSync('nope', 1))).toBe('ERR_CATALOG_READ_ONLY');
+    const seen = changeOf(reader, 'later');
+    one.defineSync('later', 3);
+    await seen;
+    expect(reader.get('later')).toBe(3);
+  });
+});
