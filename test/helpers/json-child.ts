@@ -11,6 +11,9 @@ export class JsonChild {
 
   constructor(fixture: string, config: unknown) {
     this.process = new LineChild(fixture, [JSON.stringify(config)]);
+    // A child that died has a closed stdin: its death is reported by answer() and close(),
+    // not as an EPIPE thrown out of a write.
+    this.process.child.stdin!.on('error', () => undefined);
   }
 
   /** Sends one command line. */
