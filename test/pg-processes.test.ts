@@ -52,12 +52,18 @@ describePg('pg processes', () => {
     done = await Promise.all(children.map((child) => child.answer<Done>('done')));
     for (const child of children) child.send('verify');
     states = await Promise.all(children.map((child) => child.answer<State>('state')));
-    const catalog = await Catalog.open(url, { schema: SCHEMA });
-    try {
-      fresh = catalog.list().map((name): Entry => [name, catalog.get(name), catalog.version(name)!]);
-    } finally {
-      await catalog.close();
+    // Opened twice, one after the other: the second open must find what the first found.
+    const opens: Entry[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const catalog = await Catalog.open(url, { schema: SCHEMA });
+      try {
+        opens.push(catalog.list().map((name): Entry => [name, catalog.get(name), catalog.version(name)!]));
+      } finally {
+        await catalog.close();
+      }
     }
+    expect(byName(opens[1]!)).toEqual(byName(opens[0]!));
+    fresh = opens[0]!;
     rows = await readPgCatalog(url, SCHEMA);
   }, 180_000);
 
@@ -128,6 +134,45 @@ describePg('pg processes', () => {
         if (j > 0) expect(seq).toBeGreaterThanOrEqual(state.events[j - 1]![0]);
       });
       expect(state.events.at(-1)?.[0]).toBe(rows.counter);
+    }
+  });
+});
+
+describePg('pg processes: a writer killed with SIGKILL', () => {
+  it('loses nothing it acknowledged and leaves the catalog writable for the others', async () => {
+    const url = await pgDatabase('pg_kill');
+    const victim = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'victim' });
+    const other = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'other' });
+    try {
+      await Promise.all([victim.answer('ready'), other.answer('ready')]);
+      victim.send('write 100000');
+      // Killed mid-stream, with a write most likely in flight.
+      for (let acks = 0; acks < 60; ) if ('a' in (await victim.next())) acks++;
+      await victim.process.kill();
+      const values = new Map(victim.seen.filter((line) => 'i' in line).map((line) => [line.i as string, line.v]));
+      const acked = victim.seen.filter((line) => 'a' in line).map((line) => line.a as string);
+      // The other process goes on writing (no lock of the dead one's is left behind)...
+      other.send('write 20');
+      await other.answer('wrote');
+      expect(other.seen.filter((line) => 'e' in line)).toEqual([]);
+      // ...and every acknowledged write of the dead one is there, twice reopened.
+      for (let open = 0; open < 2; open++) {
+        const catalog = await Catalog.open(url, { schema: SCHEMA });
+        try {
+          for (const name of acked) expect(catalog.get(name), name).toEqual(values.get(name));
+          // Beyond the acknowledged ones, at most the calls in flight at the kill (each
+          // written or not, never half): nothing that was never called.
+          const stored = catalog.list().filter((name) => name.startsWith('victim'));
+          for (const name of stored) expect(catalog.get(name), name).toEqual(values.get(name));
+          expect(stored.length - acked.length).toBeLessThanOrEqual(values.size - acked.length);
+          expect(catalog.list().filter((name) => name.startsWith('other'))).toHaveLength(20);
+        } finally {
+          await catalog.close();
+        }
+      }
+    } finally {
+      await victim.close();
+      expect(await other.close()).toBe(0);
     }
   });
 });

@@ -21,8 +21,8 @@ export class JsonChild {
     this.process.child.stdin!.write(`${command}\n`);
   }
 
-  /** The value under `key` of the next line that has it; a line with `err` fails instead. */
-  async answer<T>(key: string): Promise<T> {
+  /** The next JSON line (kept in {@link seen} too); a line with `err` fails instead. */
+  async next(): Promise<Record<string, unknown>> {
     for (;;) {
       const line = await this.process.next();
       let parsed: Record<string, unknown>;
@@ -33,6 +33,14 @@ export class JsonChild {
       }
       this.seen.push(parsed);
       if ('err' in parsed) throw new Error(`child failed: ${String(parsed.err)} ${String(parsed.message)}`);
+      return parsed;
+    }
+  }
+
+  /** The value under `key` of the next line that has it; a line with `err` fails instead. */
+  async answer<T>(key: string): Promise<T> {
+    for (;;) {
+      const parsed = await this.next();
       if (key in parsed) return parsed[key] as T;
     }
   }
