@@ -105,6 +105,52 @@ describePg('pg outage', () => {
   });
 });
 
+describePg('pg frozen server', () => {
+  let cluster: PgCluster;
+  let writer: JsonChild;
+
+  beforeAll(async () => {
+    cluster = await PgCluster.create();
+    const url = await cluster.createDatabase('frozen');
+    writer = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: TIMEOUT_MS });
+    await writer.answer('ready');
+  });
+
+  afterAll(async () => {
+    try {
+      cluster?.thaw();
+    } catch {
+      // not running
+    }
+    await writer?.close();
+    await cluster?.destroy();
+  });
+
+  it('fails calls with a typed error while nothing answers, and writes again on the same handle once it does', async () => {
+    writer.send('write 10');
+    await writer.answer('wrote');
+    cluster.freeze();
+    let down: Failure[];
+    try {
+      writer.send('down 2');
+      down = await writer.answer<Failure[]>('down');
+    } finally {
+      cluster.thaw();
+    }
+    console.log(`frozen server: ${down.map((f) => `${f.code} after ${f.ms} ms`).join(', ')} (timeoutMs ${TIMEOUT_MS})`);
+    for (const failure of down) {
+      expect(failure.code).toMatch(/^ERR_CATALOG_[A-Z_]+$/);
+      expect(failure.ms).toBeLessThan(NO_HANG_MS);
+    }
+    expect(writer.seen.at(-1)!.reads).toEqual({ size: 10, ok: true });
+    // No poisoning: the same handle writes again once the server answers.
+    writer.send('until-up');
+    await writer.answer('up');
+    writer.send('write 5');
+    await writer.answer('wrote');
+  });
+});
+
 describePg('pg replica catch-up', () => {
   let cluster: PgCluster;
   let url: string;
