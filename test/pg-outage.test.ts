@@ -151,6 +151,31 @@ describePg('pg frozen server', () => {
   });
 });
 
+describePg('pg clean restart', () => {
+  it('writes again on the same handle after pg_ctl stop -m fast and start, losing nothing acknowledged', async () => {
+    const cluster = await PgCluster.create();
+    const url = await cluster.createDatabase('restart');
+    const writer = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: TIMEOUT_MS });
+    try {
+      await writer.answer('ready');
+      for (let round = 0; round < 2; round++) {
+        writer.send('write 10');
+        await writer.answer('wrote');
+        await cluster.stop();
+        await cluster.start();
+        writer.send('until-up');
+        await writer.answer('up');
+      }
+      const acked = writer.seen.filter((line) => 'a' in line).map((line) => line.a as string);
+      const stored = new Set((await readPgCatalog(url, SCHEMA)).entries.map(([name]) => name));
+      expect(acked.filter((name) => !stored.has(name))).toEqual([]);
+    } finally {
+      await writer.close();
+      await cluster.destroy();
+    }
+  });
+});
+
 describePg('pg replica catch-up', () => {
   let cluster: PgCluster;
   let url: string;
