@@ -2,28 +2,18 @@
 // immediate` while a defineSync waits inside the server, calls while it is down, then a
 // restart. The waiting call and the new ones get a typed error, never ERR_CATALOG_TIMEOUT
 // and never a hang; reads keep serving; once the server is back, writes work again on the
-// same handle; every acknowledged write is in PostgreSQL and in a fresh open. Also: a wrong
-// port, a bad password and a missing database are typed errors from open.
+// same handle; every acknowledged write is in PostgreSQL and in a fresh open. Also a frozen
+// server (nothing answers) and clean restarts.
 //
-// This file stops its server, so it runs a cluster of its own, not the run's shared one.
+// These tests stop their server, so each runs a cluster of its own, not the run's shared one.
 import { Catalog } from 'duckcat';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JsonChild } from './helpers/json-child.js';
-import { PgCluster, adminQuery, freePort } from './helpers/pg-cluster.js';
+import { PgCluster, adminQuery } from './helpers/pg-cluster.js';
+import { NO_HANG_MS, SCHEMA, TIMEOUT_MS, expectTypedOutageError, type Failure } from './helpers/pg-faults.js';
 import { readPgCatalog } from './helpers/pg-rows.js';
-import { describePg, pgCluster, pgDatabase, pgPasswordUrl } from './helpers/pg-test.js';
-
-const SCHEMA = 'duckcat';
-const TIMEOUT_MS = 4000;
-/** A hang guard, not a latency claim: far above any error path, far below the test's timeout. */
-const NO_HANG_MS = TIMEOUT_MS + 10_000;
-
-interface Failure {
-  code: string;
-  ms: number;
-  sync?: boolean;
-}
+import { describePg } from './helpers/pg-test.js';
 
 describePg('pg outage', () => {
   let cluster: PgCluster;
@@ -176,148 +166,12 @@ describePg('pg clean restart', () => {
   });
 });
 
-describePg('pg replica catch-up', () => {
-  let cluster: PgCluster;
-  let url: string;
-  let writer: JsonChild;
-  let reader: Catalog;
-  const READER = 'duckcat_reader';
-
-  beforeAll(async () => {
-    cluster = await PgCluster.create();
-    url = await cluster.createDatabase('catch_up');
-    writer = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: TIMEOUT_MS });
-    await writer.answer('ready');
-    // The replica under test, in this process; its sessions are named so the test can cut them.
-    reader = await Catalog.open(url, { schema: SCHEMA, timeoutMs: TIMEOUT_MS, pg: { application_name: READER } });
-  });
-
-  afterAll(async () => {
-    await reader?.close();
-    await writer?.close();
-    await cluster?.destroy();
-  });
-
-  /** Names the writer acknowledged so far. */
-  function ackedNames(): string[] {
-    return writer.seen.filter((line) => 'a' in line).map((line) => line.a as string);
-  }
-
-  it('catches up from the change log after its connections were cut, without sync()', async () => {
-    writer.send('write 10');
-    await writer.answer('wrote');
-    await untilReaderHas(reader, ackedNames());
-    // Every session of the reader ends: the notifications sent meanwhile are lost to it.
-    const cut = await adminQuery(url, 'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [READER]);
-    expect(cut.rows[0].n).toBeGreaterThan(0);
-    writer.send('write 20');
-    await writer.answer('wrote');
-    await untilReaderHas(reader, ackedNames());
-    await reader.sync();
-    const rows = await readPgCatalog(url, SCHEMA);
-    expect(reader.list().sort().map((name) => [name, reader.get(name), reader.version(name)])).toEqual(rows.entries);
-  });
-
-  it('keeps serving reads through a hard stop, settles sync() with a typed error or not at all, and catches up after the restart', async () => {
-    const before = reader.size;
-    await cluster.stopHard();
-    const started = Date.now();
-    const fence = await reader.sync().then(
-      () => 'resolved',
-      (error: unknown) => (error as { code?: string }).code ?? `untyped: ${String(error)}`,
-    );
-    const ms = Date.now() - started;
-    console.log(`replica: sync() while the server is down: ${fence} after ${ms} ms`);
-    expect(fence === 'resolved' || /^ERR_CATALOG_[A-Z_]+$/.test(fence)).toBe(true);
-    expect(fence).not.toBe('ERR_CATALOG_TIMEOUT');
-    expect(ms).toBeLessThan(NO_HANG_MS);
-    expect(reader.size).toBe(before);
-    for (const name of ackedNames()) expect(reader.has(name), name).toBe(true);
-
-    await cluster.start();
-    writer.send('until-up');
-    await writer.answer('up');
-    writer.send('write 10');
-    await writer.answer('wrote');
-    await untilReaderHas(reader, ackedNames());
-    await reader.sync();
-    const rows = await readPgCatalog(url, SCHEMA);
-    expect(reader.list().sort().map((name) => [name, reader.get(name), reader.version(name)])).toEqual(rows.entries);
-    // The reader writes too, on the same handle: nothing was poisoned.
-    await reader.define('from_reader', { ok: true });
-    expect((await readPgCatalog(url, SCHEMA)).entries.some(([name]) => name === 'from_reader')).toBe(true);
-  });
-});
-
-describePg('pg open errors', () => {
-  it('refuses a port nobody listens on with a typed error', async () => {
-    const port = await freePort();
-    const error = await Catalog.open(`postgres://postgres@127.0.0.1:${port}/postgres`, { openTimeoutMs: 5000 }).then(
-      (catalog) => catalog.close().then(() => new Error('opened')),
-      (failure: unknown) => failure,
-    );
-    expectTypedOpenError(error);
-  });
-
-  it('refuses a bad password with a typed error that does not show the password', async () => {
-    const database = await pgDatabase('pg_outage');
-    const good = await pgPasswordUrl(`outage_role_${process.pid}`, 'the-right-one', database);
-    const bad = new URL(good);
-    bad.password = 'not-the-password';
-    const error = await Catalog.open(bad.toString()).then(
-      (catalog) => catalog.close().then(() => new Error('opened')),
-      (failure: unknown) => failure,
-    );
-    expectTypedOpenError(error);
-    expect(String((error as Error).message)).not.toContain('not-the-password');
-    // The right password opens it.
-    const catalog = await Catalog.open(good);
-    await catalog.close();
-  });
-
-  it('refuses a missing database with a typed error', async () => {
-    const url = new URL(pgCluster().adminUrl);
-    url.pathname = `/no_such_database_${process.pid}`;
-    const error = await Catalog.open(url.toString()).then(
-      (catalog) => catalog.close().then(() => new Error('opened')),
-      (failure: unknown) => failure,
-    );
-    expectTypedOpenError(error);
-  });
-});
-
 describe('pg outage helpers', () => {
   it('accepts no untyped error as an outage error', () => {
     expect(() => expectTypedOutageError({ code: 'untyped: Error: boom', ms: 1 })).toThrow();
     expect(() => expectTypedOutageError({ code: 'ERR_CATALOG_TIMEOUT', ms: 1 })).toThrow();
   });
 });
-
-/** A catalog error with a stable code, not the timeout, and not after a hang. */
-function expectTypedOutageError(failure: Failure): void {
-  expect(failure.code).toMatch(/^ERR_CATALOG_[A-Z_]+$/);
-  expect(failure.code).not.toBe('ERR_CATALOG_TIMEOUT');
-  expect(failure.code).not.toBe('ERR_CATALOG_WRITER_EXITED');
-  expect(failure.ms).toBeLessThan(NO_HANG_MS);
-}
-
-function expectTypedOpenError(error: unknown): void {
-  expect(error).toBeInstanceOf(Error);
-  expect((error as { code?: unknown }).code).toMatch(/^ERR_CATALOG_[A-Z_]+$/);
-  expect((error as { code?: unknown }).code).not.toBe('ERR_CATALOG_TIMEOUT');
-}
-
-/**
- * Until `catalog` holds every name in `names`, from its change feed alone (no sync()); at
- * most 30 s, a bound for a hang, not a latency claim (the bench measures that).
- */
-async function untilReaderHas(catalog: Catalog, names: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!names.every((name) => catalog.has(name))) {
-    if (Date.now() > deadline) throw new Error(`the replica still lacks ${names.filter((name) => !catalog.has(name)).join(', ')} after 30 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Until a backend of the database at `url` waits on a lock (the parked write), at most 30 s. */
 async function waitForLockWaiter(url: string): Promise<void> {
