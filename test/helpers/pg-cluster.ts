@@ -149,6 +149,30 @@ export class PgCluster implements PgClusterInfo {
     await this.#run('pg_ctl', ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop']);
   }
 
+  /**
+   * Freezes the server (SIGSTOP to the postmaster and each of its backends): connections
+   * stay open and connects are accepted by the kernel, but nothing answers — a network
+   * partition as the client sees it. {@link thaw} resumes it.
+   */
+  freeze(): void {
+    for (const pid of this.#serverPids()) process.kill(pid, 'SIGSTOP');
+  }
+
+  /** Resumes a server {@link freeze} stopped. */
+  thaw(): void {
+    for (const pid of this.#serverPids()) process.kill(pid, 'SIGCONT');
+  }
+
+  /** The postmaster (from its pid file) and its children, by pid: only this cluster's processes. */
+  #serverPids(): number[] {
+    const postmaster = Number(readFileSync(join(this.dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
+    const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(postmaster)], { encoding: 'utf8' })
+      .split('\n')
+      .map((line) => Number(line.trim()))
+      .filter((pid) => pid > 0);
+    return [postmaster, ...children];
+  }
+
   /** Stops the server if it runs and removes the cluster's directory (and nothing else). */
   async destroy(): Promise<void> {
     await stopQuietly(this.#bindir, this.dir, this.#asPostgres);

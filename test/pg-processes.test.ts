@@ -1,0 +1,178 @@
+// Four real processes write to one PostgreSQL-backed catalog at once (issue 10): names of
+// their own, names they all define (exactly one winner each), and one shared counter
+// incremented with { ifVersion }. Afterwards every replica, after sync(), equals a freshly
+// opened catalog and PostgreSQL's own rows; what the processes expect is what is found; the
+// change log is gapless and every replica saw it whole, in order.
+import { Catalog } from 'duckcat';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { JsonChild } from './helpers/json-child.js';
+import { describePg, pgDatabase } from './helpers/pg-test.js';
+import { readPgCatalog, type PgCatalogRows } from './helpers/pg-rows.js';
+
+const PROCESSES = 4;
+const CONTESTED = 24;
+const INCREMENTS = 12;
+const SCHEMA = 'duckcat';
+
+interface Done {
+  expected: Record<string, unknown>;
+  won: string[];
+  lost: string[];
+  definedShared: boolean;
+  conflicts: number;
+}
+type Entry = [string, unknown, number];
+interface State {
+  entries: Entry[];
+  /** [seq, name, kind, version] */
+  events: Array<[number, string, string, number]>;
+}
+
+function byName(entries: Entry[]): Entry[] {
+  return [...entries].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+describePg('pg processes', () => {
+  let url: string;
+  const children: JsonChild[] = [];
+  let done: Done[];
+  let states: State[];
+  let fresh: Entry[];
+  let rows: PgCatalogRows;
+
+  beforeAll(async () => {
+    url = await pgDatabase('pg_processes');
+    for (let id = 0; id < PROCESSES; id++) {
+      const config = { url, schema: SCHEMA, id, seed: 1000 + id, contested: CONTESTED, increments: INCREMENTS };
+      children.push(new JsonChild('pg-party.mjs', config));
+    }
+    // All open before anyone writes: every replica's change events then cover the whole log.
+    await Promise.all(children.map((child) => child.answer('ready')));
+    for (const child of children) child.send('go');
+    done = await Promise.all(children.map((child) => child.answer<Done>('done')));
+    for (const child of children) child.send('verify');
+    states = await Promise.all(children.map((child) => child.answer<State>('state')));
+    // Opened twice, one after the other: the second open must find what the first found.
+    const opens: Entry[][] = [];
+    for (let i = 0; i < 2; i++) {
+      const catalog = await Catalog.open(url, { schema: SCHEMA });
+      try {
+        opens.push(catalog.list().map((name): Entry => [name, catalog.get(name), catalog.version(name)!]));
+      } finally {
+        await catalog.close();
+      }
+    }
+    expect(byName(opens[1]!)).toEqual(byName(opens[0]!));
+    fresh = opens[0]!;
+    rows = await readPgCatalog(url, SCHEMA);
+  }, 180_000);
+
+  afterAll(async () => {
+    const codes = await Promise.all(children.map((child) => child.close()));
+    expect(codes).toEqual(children.map(() => 0));
+  });
+
+  it('every replica after sync() equals a freshly opened catalog and PostgreSQL rows', () => {
+    const truth = byName(rows.entries);
+    expect(byName(fresh)).toEqual(truth);
+    for (const state of states) expect(byName(state.entries)).toEqual(truth);
+  });
+
+  it('gives each contested name exactly one winner; the others got ERR_CATALOG_EXISTS', () => {
+    const found = new Map(rows.entries.map(([name, value]) => [name, value]));
+    for (let k = 0; k < CONTESTED; k++) {
+      const name = `c${k}`;
+      const winners = done.flatMap((d, id) => (d.won.includes(name) ? [id] : []));
+      const losers = done.filter((d) => d.lost.includes(name)).length;
+      expect(winners, name).toHaveLength(1);
+      expect(losers, name).toBe(PROCESSES - 1);
+      expect(found.get(name), name).toEqual({ by: winners[0] });
+    }
+    expect(done.filter((d) => d.definedShared)).toHaveLength(1);
+  });
+
+  it('loses no increment of the shared counter (replace with ifVersion)', () => {
+    const shared = rows.entries.find(([name]) => name === 'shared');
+    const total = PROCESSES * INCREMENTS;
+    expect(shared?.[1]).toMatchObject({ n: total });
+    expect((shared?.[1] as { by: number[] }).by).toHaveLength(total);
+    for (let id = 0; id < PROCESSES; id++) expect((shared?.[1] as { by: number[] }).by.filter((by) => by === id)).toHaveLength(INCREMENTS);
+    // Defined once (version 1), then one version per increment.
+    expect(shared?.[2]).toBe(1 + total);
+    // Four processes racing on one name: the conflict path ran (reported, not asserted on a count).
+    console.log(`shared counter: ${done.map((d) => d.conflicts).join(' + ')} ERR_CATALOG_CONFLICT retries`);
+  });
+
+  it('finds exactly what the processes expect (expected == found)', () => {
+    const expected = new Map<string, unknown>();
+    for (const d of done) for (const [name, value] of Object.entries(d.expected)) expected.set(name, value);
+    for (let k = 0; k < CONTESTED; k++) expected.set(`c${k}`, { by: done.findIndex((d) => d.won.includes(`c${k}`)) });
+    const found = new Map(rows.entries.map(([name, value]) => [name, value]));
+    found.delete('shared');
+    expect(found.size).toBe(expected.size);
+    expect(Object.fromEntries(found)).toEqual(Object.fromEntries(expected));
+  });
+
+  it('keeps a gapless change log that every replica saw whole and in order', () => {
+    const seqs = rows.changes.map((change) => change.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(rows.counter).toBe(seqs.length);
+    // Replaying the log gives the table.
+    const replay = new Map<string, [unknown, number]>();
+    for (const change of rows.changes) {
+      if (change.json === null) replay.delete(change.name);
+      else replay.set(change.name, [change.json, change.version]);
+    }
+    expect(byName([...replay].map(([name, [value, version]]): Entry => [name, value, version]))).toEqual(byName(rows.entries));
+    const log = rows.changes.map((change) => [change.name, change.json === null ? 'drop' : 'set', change.version]);
+    for (const [i, state] of states.entries()) {
+      const seen = state.events.map(([, name, kind, version]) => [name, kind === 'drop' ? 'drop' : 'set', version]);
+      expect(seen, `process ${i}`).toEqual(log);
+      // An event's seq is its batch's: never before its own change, never going back.
+      state.events.forEach(([seq], j) => {
+        expect(seq).toBeGreaterThanOrEqual(rows.changes[j]!.seq);
+        if (j > 0) expect(seq).toBeGreaterThanOrEqual(state.events[j - 1]![0]);
+      });
+      expect(state.events.at(-1)?.[0]).toBe(rows.counter);
+    }
+  });
+});
+
+describePg('pg processes: a writer killed with SIGKILL', () => {
+  it('loses nothing it acknowledged and leaves the catalog writable for the others', async () => {
+    const url = await pgDatabase('pg_kill');
+    const victim = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'victim' });
+    const other = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'other' });
+    try {
+      await Promise.all([victim.answer('ready'), other.answer('ready')]);
+      victim.send('write 100000');
+      // Killed mid-stream, with a write most likely in flight.
+      for (let acks = 0; acks < 60; ) if ('a' in (await victim.next())) acks++;
+      await victim.process.kill();
+      const values = new Map(victim.seen.filter((line) => 'i' in line).map((line) => [line.i as string, line.v]));
+      const acked = victim.seen.filter((line) => 'a' in line).map((line) => line.a as string);
+      // The other process goes on writing (no lock of the dead one's is left behind)...
+      other.send('write 20');
+      await other.answer('wrote');
+      expect(other.seen.filter((line) => 'e' in line)).toEqual([]);
+      // ...and every acknowledged write of the dead one is there, twice reopened.
+      for (let open = 0; open < 2; open++) {
+        const catalog = await Catalog.open(url, { schema: SCHEMA });
+        try {
+          for (const name of acked) expect(catalog.get(name), name).toEqual(values.get(name));
+          // Beyond the acknowledged ones, at most the calls in flight at the kill (each
+          // written or not, never half): nothing that was never called.
+          const stored = catalog.list().filter((name) => name.startsWith('victim'));
+          for (const name of stored) expect(catalog.get(name), name).toEqual(values.get(name));
+          expect(stored.length - acked.length).toBeLessThanOrEqual(values.size - acked.length);
+          expect(catalog.list().filter((name) => name.startsWith('other'))).toHaveLength(20);
+        } finally {
+          await catalog.close();
+        }
+      }
+    } finally {
+      await victim.close();
+      expect(await other.close()).toBe(0);
+    }
+  });
+});
