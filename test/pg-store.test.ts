@@ -214,6 +214,38 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(here.list()).toEqual(['from-child-1', 'from-child-2', 'mine']);
   });
 
+  it('converges from a snapshot when the change log was pruned past a replica that was cut off', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    a.defineSync('kept', 1);
+    a.defineSync('dropped-later', 1);
+    const role = `pruned_reader_${process.pid}`;
+    const readerUrl = await pgPasswordUrl(role, 'secret', url);
+    await adminQuery(url, `GRANT USAGE ON SCHEMA duckcat TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA duckcat TO ${role}`);
+    const b = await openPg(readerUrl, { readOnly: true });
+    expect(b.list()).toEqual(['dropped-later', 'kept']);
+    // Cut b off (it cannot log in again), write, and prune the whole log while it is away.
+    await adminQuery(url, `ALTER ROLE ${role} NOLOGIN`);
+    await adminQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}'`);
+    a.replaceSync('kept', 2);
+    a.dropSync('dropped-later');
+    a.defineSync('new', 3);
+    await adminQuery(url, 'DELETE FROM duckcat.changes');
+    const events: CatalogChange[] = [];
+    b.on('change', (change) => events.push(change));
+    await adminQuery(url, `ALTER ROLE ${role} LOGIN`);
+    await b.sync();
+    expect(Object.fromEntries(b.entries())).toEqual({ kept: 2, new: 3 });
+    expect([b.version('kept'), b.version('new')]).toEqual([2, 1]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.map((change) => [change.name, change.kind]).sort()).toEqual([['dropped-later', 'drop'], ['kept', 'replace'], ['new', 'define']]);
+    // And it follows the log again from there.
+    const later = changeOf(b, 'after');
+    a.defineSync('after', 4);
+    await later;
+    expect(b.get('after')).toBe(4);
+  });
+
   it('serves a CatalogClient in another thread through port()', async () => {
     const url = await pgDatabase('pg_store');
     const cat = await openPg(url);

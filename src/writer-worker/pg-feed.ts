@@ -123,9 +123,21 @@ export class ChangeFeed {
       const from = this.#replica.seq;
       const result = await client.query<{ seq: string; name: string; json: string | null; version: string }>(this.#sql.readChanges, [from, PAGE_ROWS]);
       const rows: ChangeRow[] = result.rows.map((row) => ({ seq: Number(row.seq), name: row.name, json: row.json, version: Number(row.version) }));
+      if (rows.length > 0 && rows[0]!.seq > from + 1 && this.#replica.seq === from) {
+        // The log was pruned past this replica: it converges from a snapshot instead.
+        await this.resync(client);
+        return;
+      }
       this.#replica.postLog(rows);
       if (rows.length < PAGE_ROWS) return;
     }
+  }
+
+  /** Brings the replica to a fresh snapshot of every row (see {@link Replica.resync}). */
+  async resync(client: Client): Promise<void> {
+    const snapshot = await this.#sql.snapshot(client);
+    debug('pg change feed: log pruned past seq %d; resynced from a snapshot at seq %d', this.#replica.seq, snapshot.seq);
+    this.#replica.resync(snapshot.rows, snapshot.seq);
   }
 
   #connect(): Promise<Client> {

@@ -387,8 +387,10 @@ export class PgWriter {
       for (let round = 0; this.#replica.seq < target; round++) {
         if (round < 2) await this.#within(deadline, () => this.#feed.catchUp(), () => undefined);
         else {
+          // Still behind after reading the log twice: the log no longer reaches back here
+          // (pruned to nothing past this replica), or the feed is down.
           const client = await this.#connection(deadline);
-          await this.#within(deadline, () => this.#feed.catchUpWith(client), () => this.#drop(client));
+          await this.#within(deadline, () => (round === 2 ? this.#feed.catchUpWith(client) : this.#feed.resync(client)), () => this.#drop(client));
         }
       }
       this.#reply(party, { kind: 'reply', id: message.id, ok: true });
