@@ -257,7 +257,7 @@ export class PgWriter {
     const results = (await client.query(this.#sql.lockCounter)) as unknown as Array<QueryResult<{ seq: string }>>;
     const before = Number(results[1]!.rows[0]!.seq);
     const names = [...new Set(requests.map((request) => request.name))];
-    const stored = await client.query<{ name: string; version: string }>(this.#sql.readVersions, [names]);
+    const stored = await client.query<{ name: string; version: string }>({ name: this.#sql.statement('versions'), text: this.#sql.readVersions, values: [names] });
     const index = new Map(stored.rows.map((row) => [row.name, Number(row.version)]));
     const plan = planBatch(index, requests);
     const refusal = plan.replies.find((reply) => !reply.ok);
@@ -271,7 +271,7 @@ export class PgWriter {
       return { kind: 'nothing', plan };
     }
     const upserts = [...plan.inserts, ...plan.updates];
-    const written = await client.query<{ up: number; del: number; ch: number; seq: string }>(this.#sql.write, [
+    const written = await client.query<{ up: number; del: number; ch: number; seq: string }>({ name: this.#sql.statement('write'), text: this.#sql.write, values: [
       upserts.map((row) => row[0]),
       upserts.map((row) => row[1]),
       upserts.map((row) => row[2]),
@@ -282,7 +282,7 @@ export class PgWriter {
       plan.changes.versions,
       count,
       this.#sql.channel,
-    ]);
+    ] });
     const found = written.rows[0]!;
     if (found.up !== upserts.length || found.del !== plan.deletes.length || found.ch !== count || Number(found.seq) !== before + count) {
       throw new CatalogStorageError(
