@@ -4,7 +4,10 @@
 // processes. Skips loudly when the server binaries are missing.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { Catalog, CatalogError, type CatalogChange } from 'duckcat';
@@ -323,6 +326,19 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(refused.code).toBe('ERR_CATALOG_STORAGE');
     expect(refused.message).toContain('ECONNREFUSED');
     expect(pgCluster().port).not.toBe(port);
+  });
+
+  it('is reached by the CLI with the URL as the catalog argument', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    a.defineSync('from-api', { n: 1 });
+    const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+    const run = promisify(execFile);
+    const listed = await run(process.execPath, [cli, 'ls', url, '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'from-api' }]);
+    await run(process.execPath, [cli, 'drop', url, 'from-api']);
+    await a.sync();
+    expect(a.has('from-api')).toBe(false);
   });
 
   it('keeps catalogs in different schemas apart, and opens read-only without writing', async () => {
