@@ -167,7 +167,7 @@ export class PgWriter {
     if (outcome.kind === 'refused') return; // not for a plain batch: refusals are per op
     const replies = outcome.plan.replies;
     this.#stats.recordBatch(requests.length, replies.filter((reply) => !reply.ok).length, true, performance.now() - started);
-    await this.#publish(batch, replies, outcome);
+    await this.#publish(batch, replies, outcome, batch[0]!.at + this.#budgetMs);
   }
 
   /** An apply: planned as one, all of it or (when any op would be refused) none. */
@@ -192,7 +192,7 @@ export class PgWriter {
       return;
     }
     this.#stats.recordBatch(ops.length, 0, true, performance.now() - started);
-    await this.#publish([work], [{ kind: 'reply', id: message.id, ok: true }], outcome);
+    await this.#publish([work], [{ kind: 'reply', id: message.id, ok: true }], outcome, work.at + this.#budgetMs);
   }
 
   /**
@@ -299,7 +299,7 @@ export class PgWriter {
    * log when another process committed them and the feed has not posted them yet), so each
    * party's map moves in commit order and holds the batch when its reply arrives.
    */
-  async #publish(batch: readonly Work[], replies: readonly Reply[], outcome: Outcome): Promise<void> {
+  async #publish(batch: readonly Work[], replies: readonly Reply[], outcome: Outcome, deadline: number): Promise<void> {
     const byParty = new Map<EventParty, Reply[]>();
     batch.forEach(({ party }, i) => {
       const list = byParty.get(party);
@@ -312,16 +312,22 @@ export class PgWriter {
     }
     debug('pg batch seq %d..%d: %d ops', outcome.before + 1, outcome.after, batch.length);
     if (this.#replica.seq < outcome.before) {
-      try {
-        await this.#feed.catchUp();
-        if (this.#replica.seq < outcome.before && this.#client !== undefined) await this.#feed.catchUpWith(this.#client);
-      } catch {
+      // Bounded by the batch's deadline like the transaction: a reply must never wait past
+      // it (the caller would time out and poison the catalog for a committed write).
+      const client = this.#client;
+      const catchUp = async () => {
         try {
-          if (this.#client !== undefined) await this.#feed.catchUpWith(this.#client);
+          await this.#feed.catchUp();
         } catch {
-          // Both connections are gone right after COMMIT: the write is committed and is
-          // acknowledged; the feed posts it (in order) once it reconnects.
+          // the feed's connection is down: read the log on the writer's
         }
+        if (this.#replica.seq < outcome.before && client !== undefined) await this.#feed.catchUpWith(client);
+      };
+      try {
+        await this.#within(deadline, catchUp, () => client !== undefined && this.#drop(client));
+      } catch {
+        // Committed, but the changes before it cannot be read right now: the write is
+        // acknowledged without them; the feed posts it, in order, once it can read the log.
       }
     }
     if (this.#replica.seq >= outcome.before) this.#replica.postOwn(outcome.before, outcome.after, outcome.plan.changes, byParty);
