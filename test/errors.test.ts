@@ -2,6 +2,7 @@ import { Catalog } from 'duckcat';
 import { describe, expect, it } from 'vitest';
 import {
   CatalogClosedError,
+  CatalogConflictError,
   CatalogCorruptError,
   CatalogError,
   CatalogExistsError,
@@ -34,6 +35,7 @@ const scenarios: Array<[string, () => CatalogError, string, ErrorClass]> = [
   ['CatalogReadOnlyError', () => new CatalogReadOnlyError(), ErrorCode.READ_ONLY, CatalogReadOnlyError],
   ['CatalogStorageError', () => new CatalogStorageError('disk', { cause: new Error('EIO') }), ErrorCode.STORAGE, CatalogStorageError],
   ['CatalogCorruptError', () => new CatalogCorruptError('journal record 3 unreadable', { cause: new Error('bad checksum') }), ErrorCode.CORRUPT, CatalogCorruptError],
+  ['CatalogConflictError', () => new CatalogConflictError('a', 1, 2), ErrorCode.CONFLICT, CatalogConflictError],
 ];
 
 describe('CatalogError subclasses', () => {

@@ -134,6 +134,48 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(versions.rows).toEqual([{ name: 'one', v: 2 }, { name: 'two', v: 1 }]);
   });
 
+  it('refuses a stale ifVersion with ERR_CATALOG_CONFLICT across catalogs; of racing guarded replaces exactly one wins', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    const b = await openPg(url);
+    a.defineSync('doc', 'v1');
+    await b.sync();
+    expect(b.version('doc')).toBe(1);
+    a.replaceSync('doc', 'v2', { ifVersion: 1 });
+    // b's replica may still say 1: PostgreSQL's row decides.
+    const stale = (() => {
+      try {
+        b.replaceSync('doc', 'lost', { ifVersion: 1 });
+      } catch (error) {
+        return error as CatalogError & { expectedVersion: number; currentVersion: number };
+      }
+      throw new Error('expected a conflict');
+    })();
+    expect(stale).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'doc', expectedVersion: 1, currentVersion: 2 });
+    await expect(b.drop('doc', { ifVersion: 1 })).rejects.toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: 2 });
+    await expect(b.drop('absent', { ifVersion: 1 })).rejects.toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: 0 });
+    await b.sync();
+    expect([b.get('doc'), b.version('doc')]).toEqual(['v2', 2]);
+
+    // Rounds of racing guarded replaces from both catalogs: one winner each, versions move by one.
+    for (let round = 0; round < 10; round++) {
+      await a.sync();
+      const version = a.version('doc')!;
+      const results = await Promise.allSettled([a.replace('doc', { round, who: 'a' }, { ifVersion: version }), b.replace('doc', { round, who: 'b' }, { ifVersion: version })]);
+      expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(1);
+      const lost = results.find((result) => result.status === 'rejected') as PromiseRejectedResult;
+      expect(lost.reason).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', expectedVersion: version, currentVersion: version + 1 });
+    }
+    await a.sync();
+    await b.sync();
+    expect(a.version('doc')).toBe(12);
+    expect(b.get('doc')).toEqual(a.get('doc'));
+    const row = await adminQuery(url, "SELECT version::int AS v FROM duckcat.definitions WHERE name = 'doc'");
+    expect(row.rows[0].v).toBe(12);
+    a.dropSync('doc', { ifVersion: 12 });
+    expect(a.has('doc')).toBe(false);
+  });
+
   it('sync() makes another catalog\'s acknowledged writes visible, and change events arrive without it', async () => {
     const url = await pgDatabase('pg_store');
     const a = await openPg(url);

@@ -20,6 +20,7 @@ export const ExitCode = {
   READ_ONLY: 17,
   STORAGE: 18,
   CORRUPT: 19,
+  CONFLICT: 20,
   /** Anything that is not a CatalogError (a bug, or a file the CLI could not read or write). */
   INTERNAL: 70,
 } as const;
@@ -36,6 +37,7 @@ const BY_ERROR_CODE: Readonly<Record<CatalogErrorCode, ExitCode>> = {
   [ErrorCode.READ_ONLY]: ExitCode.READ_ONLY,
   [ErrorCode.STORAGE]: ExitCode.STORAGE,
   [ErrorCode.CORRUPT]: ExitCode.CORRUPT,
+  [ErrorCode.CONFLICT]: ExitCode.CONFLICT,
 };
 
 /** The exit code for an error code; INTERNAL for anything unknown. */

@@ -2,6 +2,7 @@ import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogS
 import { WriteOp, type ApplyOp, type WriteRequest, type WriterStats } from '../shared/protocol.js';
 import { MAX_BUNDLE, inOp } from '../shared/client-request.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
+import { readIfVersion, validateIfVersion, type WriteOptions } from '../shared/write-options.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { EventEmitter } from 'node:events';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -41,6 +42,12 @@ export interface CatalogOp {
   readonly op: 'define' | 'replace' | 'drop';
   readonly name: string;
   readonly definition?: ReadonlyJson;
+  /**
+   * Replace and drop only: the version the name must be at when the batch is planned
+   * (see {@link WriteOptions.ifVersion}); otherwise the whole apply is refused with
+   * ERR_CATALOG_CONFLICT.
+   */
+  readonly ifVersion?: number;
 }
 
 /** A handle's one lifecycle: `open` → `closing` (close() called, in-flight calls finishing) → `closed`. */
@@ -252,6 +259,18 @@ export abstract class CatalogView {
     return this.map.get(name);
   }
 
+  /**
+   * The definition's version: 1 when defined, +1 on each replace; undefined when `name` is
+   * not defined. Pass it as `ifVersion` to a later replace or drop to make that write
+   * refuse (ERR_CATALOG_CONFLICT) if another writer got there first. Answered from this
+   * thread's map, like {@link get}.
+   * @throws {CatalogClosedError} after close.
+   */
+  version(name: string): number | undefined {
+    this.#catchUp();
+    return this.map.version(name);
+  }
+
   /** @throws {CatalogClosedError} after close. */
   has(name: string): boolean {
     this.#catchUp();
@@ -288,18 +307,28 @@ export abstract class CatalogView {
     this.#writeSync(WriteOp.DEFINE, name, definition);
   }
 
-  /** Like {@link defineSync} but overwrites an existing definition (upsert). Never ERR_CATALOG_EXISTS. */
-  replaceSync<T>(name: string, definition: T & JsonCompatible<T>): void {
-    this.#writeSync(WriteOp.REPLACE, name, definition);
+  /**
+   * Like {@link defineSync} but overwrites an existing definition (upsert). Never ERR_CATALOG_EXISTS.
+   * @param options `ifVersion`: commit only if the name is at that version (see {@link version}).
+   * @throws {CatalogConflictError} ERR_CATALOG_CONFLICT (`definitionName`, `expectedVersion`,
+   *   `currentVersion`; 0 when absent) when `ifVersion` does not match; nothing changes.
+   * @throws {CatalogInvalidError} ERR_CATALOG_INVALID also for a bad or unknown option (`options.ifVersion`).
+   * @throws see {@link defineSync} for the others.
+   */
+  replaceSync<T>(name: string, definition: T & JsonCompatible<T>, options?: WriteOptions): void {
+    this.#writeSync(WriteOp.REPLACE, name, definition, readIfVersion(options));
   }
 
   /**
    * Removes a definition and returns once the removal is durable.
-   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND if `name` is not defined.
+   * @param options `ifVersion`: drop only if the name is at that version (see {@link version}).
+   * @throws {CatalogNotFoundError} ERR_CATALOG_NOT_FOUND if `name` is not defined (without `ifVersion`).
+   * @throws {CatalogConflictError} ERR_CATALOG_CONFLICT when `ifVersion` does not match,
+   *   including a name that is not defined (current version 0); nothing changes.
    * @throws see {@link defineSync} for the others.
    */
-  dropSync(name: string): void {
-    this.#writeSync(WriteOp.DROP, name, undefined);
+  dropSync(name: string, options?: WriteOptions): void {
+    this.#writeSync(WriteOp.DROP, name, undefined, readIfVersion(options));
   }
 
   /** Async twin of {@link defineSync}: resolves once committed; never blocks the thread. */
@@ -307,14 +336,14 @@ export abstract class CatalogView {
     return this.#writeAsync(WriteOp.DEFINE, name, definition);
   }
 
-  /** Async twin of {@link replaceSync}. */
-  replace<T>(name: string, definition: T & JsonCompatible<T>): Promise<void> {
-    return this.#writeAsync(WriteOp.REPLACE, name, definition);
+  /** Async twin of {@link replaceSync} (same options and errors). */
+  replace<T>(name: string, definition: T & JsonCompatible<T>, options?: WriteOptions): Promise<void> {
+    return this.#writeAsync(WriteOp.REPLACE, name, definition, options);
   }
 
-  /** Async twin of {@link dropSync}. */
-  drop(name: string): Promise<void> {
-    return this.#writeAsync(WriteOp.DROP, name, undefined);
+  /** Async twin of {@link dropSync} (same options and errors). */
+  drop(name: string, options?: WriteOptions): Promise<void> {
+    return this.#writeAsync(WriteOp.DROP, name, undefined, options);
   }
 
   /**
@@ -324,7 +353,8 @@ export abstract class CatalogView {
    * fine). If any op would be refused, none is applied and the call rejects with that op's
    * error. Resolves once the batch is durable, like {@link define}.
    * @param ops At most 10000 ops.
-   * @throws {CatalogExistsError} ERR_CATALOG_EXISTS / {@link CatalogNotFoundError} ERR_CATALOG_NOT_FOUND
+   * @throws {CatalogExistsError} ERR_CATALOG_EXISTS / {@link CatalogNotFoundError} ERR_CATALOG_NOT_FOUND /
+   *   {@link CatalogConflictError} ERR_CATALOG_CONFLICT (an op's `ifVersion`)
    *   for the first op that would be refused (its `definitionName`); nothing changes.
    * @throws {CatalogInvalidError} ERR_CATALOG_INVALID for a bad op, name or definition (checked before sending).
    * @throws see {@link defineSync} for the others.
@@ -334,11 +364,16 @@ export abstract class CatalogView {
     if (!Array.isArray(ops)) throw new CatalogInvalidError('ops', 'must be an array of { op, name, definition }');
     if (ops.length > MAX_BUNDLE) throw new CatalogInvalidError('ops', `holds ${ops.length} ops, the limit is ${MAX_BUNDLE}`);
     const checked = ops.map((item: unknown, i): ApplyOp => {
-      const { op, name, definition } = (typeof item === 'object' && item !== null ? item : {}) as Partial<CatalogOp>;
+      const { op, name, definition, ifVersion } = (typeof item === 'object' && item !== null ? item : {}) as Partial<CatalogOp>;
       if (op !== WriteOp.DEFINE && op !== WriteOp.REPLACE && op !== WriteOp.DROP) throw new CatalogInvalidError(`ops[${i}].op`, 'must be define, replace or drop');
       try {
         validateName(name, this.#limits.maxNameBytes);
-        return op === WriteOp.DROP ? { op, name } : { op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+        if (ifVersion !== undefined) {
+          if (op === WriteOp.DEFINE) throw new CatalogInvalidError('ifVersion', 'only replace and drop take ifVersion');
+          validateIfVersion(ifVersion, 'ifVersion');
+        }
+        const guard = ifVersion === undefined ? undefined : { ifVersion };
+        return op === WriteOp.DROP ? { op, name, ...guard } : { op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes), ...guard };
       } catch (error) {
         throw error instanceof CatalogInvalidError ? inOp(i, error) : error;
       }
@@ -438,21 +473,24 @@ export abstract class CatalogView {
     this.link.catchUp();
   }
 
-  #writeSync(op: WriteOp, name: string, definition: unknown): void {
-    const reply = this.link.callSync(this.#request(op, name, definition));
+  #writeSync(op: WriteOp, name: string, definition: unknown, ifVersion?: number): void {
+    const reply = this.link.callSync(this.#request(op, name, definition, ifVersion));
     if (!reply.ok) throw fromWireError(reply.error, this.path);
   }
 
-  async #writeAsync(op: WriteOp, name: string, definition: unknown): Promise<void> {
-    const request = this.#request(op, name, definition);
+  async #writeAsync(op: WriteOp, name: string, definition: unknown, options?: WriteOptions): Promise<void> {
+    // Checked inside the async function: a bad option rejects the promise, like every other refusal.
+    const request = this.#request(op, name, definition, readIfVersion(options));
     const reply = await this.link.call(request);
     if (!reply.ok) throw fromWireError(reply.error, this.path);
   }
 
-  #request(op: WriteOp, name: string, definition: unknown): Omit<WriteRequest, 'id'> {
+  /** Without `ifVersion` the request has no such key: the hot path's message stays as it was. */
+  #request(op: WriteOp, name: string, definition: unknown, ifVersion: number | undefined): Omit<WriteRequest, 'id'> {
     this.checkWritable();
     validateName(name, this.#limits.maxNameBytes);
-    if (op === WriteOp.DROP) return { kind: 'write', op, name };
-    return { kind: 'write', op, name, json: serializeDefinition(definition, this.#limits.maxDefinitionBytes) };
+    if (op === WriteOp.DROP) return ifVersion === undefined ? { kind: 'write', op, name } : { kind: 'write', op, name, ifVersion };
+    const json = serializeDefinition(definition, this.#limits.maxDefinitionBytes);
+    return ifVersion === undefined ? { kind: 'write', op, name, json } : { kind: 'write', op, name, json, ifVersion };
   }
 }

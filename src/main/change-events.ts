@@ -65,10 +65,10 @@ export class ChangeFeed {
       for (let i = 0; i < changes.names.length; i++) {
         const name = changes.names[i]!;
         const kind = changes.jsons[i] === null ? 'drop' : this.map.has(name) ? 'replace' : 'define';
-        this.#queue.push({ name, kind, version: changes.versions?.[i] ?? 0, seq: changes.seq });
+        this.#queue.push({ name, kind, version: changes.versions[i] ?? 0, seq: changes.seq });
       }
     }
-    this.map.applyChanges(changes.names, changes.jsons);
+    this.map.applyChanges(changes.names, changes.jsons, changes.versions);
     if (this.#queue.length > 0 && !this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.#deliver());

@@ -10,6 +10,11 @@ export class DefinitionMap {
   // object per entry (measured ~2x faster to build).
   readonly #jsons = new Map<string, string>();
   readonly #values = new Map<string, ReadonlyJson>();
+  /**
+   * Each name's version, only where it is not 1: most definitions are never replaced, so a
+   * million of them cost this map nothing (`version()` of a stored name absent here is 1).
+   */
+  readonly #versions = new Map<string, number>();
   #sortedNames: string[] | undefined;
 
   static fromColumns(columns: Columns): DefinitionMap {
@@ -22,8 +27,12 @@ export class DefinitionMap {
    * Fills an empty map with the rows a writer sent at the start (`ready` or `hello`). A
    * handle creates its map before its link, so changes that arrive first have a map to go to.
    */
-  load({ names, jsons }: Columns): void {
-    for (let i = 0; i < names.length; i++) this.#jsons.set(names[i]!, jsons[i]!);
+  load({ names, jsons, versions }: Columns): void {
+    for (let i = 0; i < names.length; i++) {
+      this.#jsons.set(names[i]!, jsons[i]!);
+      const version = versions[i]!;
+      if (version !== 1) this.#versions.set(names[i]!, version);
+    }
     this.#sortedNames = undefined;
   }
 
@@ -33,6 +42,12 @@ export class DefinitionMap {
 
   has(name: string): boolean {
     return this.#jsons.has(name);
+  }
+
+  /** The stored version of `name` (1 after define, +1 per replace), undefined when absent. */
+  version(name: string): number | undefined {
+    if (!this.#jsons.has(name)) return undefined;
+    return this.#versions.get(name) ?? 1;
   }
 
   get(name: string): ReadonlyJson | undefined {
@@ -45,23 +60,26 @@ export class DefinitionMap {
     return value;
   }
 
-  set(name: string, json: string): void {
+  set(name: string, json: string, version: number): void {
     if (!this.#jsons.has(name)) this.#sortedNames = undefined;
     this.#jsons.set(name, json);
     this.#values.delete(name);
+    if (version !== 1) this.#versions.set(name, version);
+    else this.#versions.delete(name);
   }
 
   delete(name: string): void {
     this.#values.delete(name);
+    this.#versions.delete(name);
     if (this.#jsons.delete(name)) this.#sortedNames = undefined;
   }
 
-  /** Applies one batch of the change stream: a null json removes the name. */
-  applyChanges(names: readonly string[], jsons: ReadonlyArray<string | null>): void {
+  /** Applies one batch of the change stream: a null json removes the name; `versions[i]` is the version after it. */
+  applyChanges(names: readonly string[], jsons: ReadonlyArray<string | null>, versions: readonly number[]): void {
     for (let i = 0; i < names.length; i++) {
       const json = jsons[i];
       if (json === null || json === undefined) this.delete(names[i]!);
-      else this.set(names[i]!, json);
+      else this.set(names[i]!, json, versions[i]!);
     }
   }
 

@@ -5,6 +5,7 @@ export type { CatalogOp, CatalogView, HandleState, WatchOptions } from './catalo
 export type { CatalogChange, CatalogDisconnect, CatalogEvents } from './change-events.js';
 export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
 export type { PgCatalogOptions, PgConnectionOptions } from '../shared/pg-options.js';
+export type { WriteOptions } from '../shared/write-options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';
 export type { JsonCompatible, JsonValue, ReadonlyJson } from './frozen-json.js';
 export type { LagStats, RecoveryReport, WriterStats } from '../shared/protocol.js';
@@ -20,6 +21,7 @@ export {
   CatalogReadOnlyError,
   CatalogStorageError,
   CatalogCorruptError,
+  CatalogConflictError,
   ErrorCode,
 } from '../shared/errors.js';
 export type { CatalogErrorCode, LockHolder } from '../shared/errors.js';

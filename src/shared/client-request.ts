@@ -1,6 +1,7 @@
 import { CatalogInvalidError } from './errors.js';
 import { WriteOp, type ApplyOp, type ClientToWorker, type WriteRequest } from './protocol.js';
 import { serializeDefinition, validateName } from './validate-input.js';
+import { validateIfVersion } from './write-options.js';
 
 /** Limits the owner enforces on every request, whoever sends it. */
 export interface RequestLimits {
@@ -39,7 +40,7 @@ export function parseClientRequest(message: unknown, limits: RequestLimits): Par
     case 'leave':
       return { ok: true, request: { kind: fields.kind, id } };
     case 'write':
-      return parseWrite(id, fields, limits);
+      return parseWrite(id, fields, limits, 'options.ifVersion');
     case 'apply':
       return parseApply(id, fields.ops, limits);
     default:
@@ -56,12 +57,19 @@ export function unbundle(message: unknown): { readonly requests: readonly unknow
   return { requests };
 }
 
-function parseWrite(id: number, fields: Record<string, unknown>, limits: RequestLimits): ParsedRequest {
+/** @param versionField How a bad `ifVersion` is named: `options.ifVersion` for a write, `ifVersion` in an apply op. */
+function parseWrite(id: number, fields: Record<string, unknown>, limits: RequestLimits, versionField: string): ParsedRequest {
   const op = fields.op;
   if (typeof op !== 'string' || !OPS.has(op)) return refuse(id, 'request.op', `must be define, replace or drop, got ${describe(op)}`);
   try {
     validateName(fields.name, limits.maxNameBytes);
-    if (op === WriteOp.DROP) return { ok: true, request: { kind: 'write', id, op, name: fields.name } };
+    const ifVersion = fields.ifVersion;
+    if (ifVersion !== undefined) {
+      if (op === WriteOp.DEFINE) return refuse(id, versionField, 'only replace and drop take ifVersion');
+      validateIfVersion(ifVersion, versionField);
+    }
+    const guard = ifVersion === undefined ? undefined : { ifVersion };
+    if (op === WriteOp.DROP) return { ok: true, request: { kind: 'write', id, op, name: fields.name, ...guard } };
     if (typeof fields.json !== 'string') return refuse(id, 'definition', 'must be JSON text');
     let value: unknown;
     try {
@@ -69,7 +77,7 @@ function parseWrite(id: number, fields: Record<string, unknown>, limits: Request
     } catch {
       return refuse(id, 'definition', 'is not valid JSON');
     }
-    return { ok: true, request: { kind: 'write', id, op: op as WriteOp, name: fields.name, json: serializeDefinition(value, limits.maxDefinitionBytes) } };
+    return { ok: true, request: { kind: 'write', id, op: op as WriteOp, name: fields.name, json: serializeDefinition(value, limits.maxDefinitionBytes), ...guard } };
   } catch (error) {
     if (error instanceof CatalogInvalidError) return { ok: false, id, error };
     throw error;
@@ -83,10 +91,10 @@ function parseApply(id: number, ops: unknown, limits: RequestLimits): ParsedRequ
   const parsed: ApplyOp[] = [];
   for (const [i, op] of ops.entries()) {
     if (typeof op !== 'object' || op === null || Array.isArray(op)) return refuse(id, `ops[${i}]`, 'must be an object');
-    const one = parseWrite(id, op as Record<string, unknown>, limits);
+    const one = parseWrite(id, op as Record<string, unknown>, limits, 'ifVersion');
     if (!one.ok) return { ok: false, id, error: inOp(i, one.error) };
-    const write = one.request as WriteRequest;
-    parsed.push(write.json === undefined ? { op: write.op, name: write.name } : { op: write.op, name: write.name, json: write.json });
+    const { kind: _kind, id: _id, ...write } = one.request as WriteRequest;
+    parsed.push(write);
   }
   return { ok: true, request: { kind: 'apply', id, ops: parsed } };
 }

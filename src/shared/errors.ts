@@ -14,6 +14,7 @@ export const ErrorCode = {
   READ_ONLY: 'ERR_CATALOG_READ_ONLY',
   STORAGE: 'ERR_CATALOG_STORAGE',
   CORRUPT: 'ERR_CATALOG_CORRUPT',
+  CONFLICT: 'ERR_CATALOG_CONFLICT',
 } as const;
 
 export type CatalogErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -57,6 +58,27 @@ export class CatalogNotFoundError extends CatalogError {
   constructor(definitionName: string, message?: string) {
     super(ErrorCode.NOT_FOUND, message ?? `definition "${preview(definitionName)}" does not exist`);
     this.definitionName = definitionName;
+  }
+}
+
+/**
+ * A `replace` or `drop` with `ifVersion` found the definition at another version: another
+ * writer changed (or dropped, or never defined) it since the caller read `expectedVersion`.
+ * Nothing changed. `currentVersion` is the version the writer holds (0: the name is absent).
+ */
+export class CatalogConflictError extends CatalogError {
+  declare readonly code: 'ERR_CATALOG_CONFLICT';
+  readonly definitionName: string;
+  readonly expectedVersion: number;
+  readonly currentVersion: number;
+  constructor(definitionName: string, expectedVersion: number, currentVersion: number) {
+    super(
+      ErrorCode.CONFLICT,
+      `definition "${preview(definitionName)}" is at version ${currentVersion}, not the expected version ${expectedVersion}`,
+    );
+    this.definitionName = definitionName;
+    this.expectedVersion = expectedVersion;
+    this.currentVersion = currentVersion;
   }
 }
 
@@ -163,6 +185,7 @@ for (const ctor of [
   CatalogReadOnlyError,
   CatalogStorageError,
   CatalogCorruptError,
+  CatalogConflictError,
 ]) {
   Object.defineProperty(ctor.prototype, 'name', { value: ctor.name, configurable: true });
 }

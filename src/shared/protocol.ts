@@ -18,6 +18,11 @@ export interface WriteRequest {
   readonly op: WriteOp;
   readonly name: string;
   readonly json?: string;
+  /**
+   * Replace and drop only: commit only if the name is at this version now (absent counts as
+   * 0), else ERR_CATALOG_CONFLICT. Absent from the message when the caller gave none.
+   */
+  readonly ifVersion?: number;
 }
 
 /** One write of an {@link ApplyRequest}: a {@link WriteRequest} without kind and id. */
@@ -25,6 +30,7 @@ export interface ApplyOp {
   readonly op: WriteOp;
   readonly name: string;
   readonly json?: string;
+  readonly ifVersion?: number;
 }
 
 /**
@@ -119,7 +125,7 @@ export interface WriterStats {
   /** Batches DuckDB refused as a whole (every op got ERR_CATALOG_STORAGE). */
   readonly failedBatches: number;
   readonly ops: number;
-  /** Ops answered ERR_CATALOG_EXISTS / ERR_CATALOG_NOT_FOUND. */
+  /** Ops answered ERR_CATALOG_EXISTS / ERR_CATALOG_NOT_FOUND / ERR_CATALOG_CONFLICT. */
   readonly refusedOps: number;
   /** Requests from client threads or processes refused before planning: malformed, or over a limit. */
   readonly rejectedRequests: number;
@@ -156,8 +162,11 @@ export interface WireError {
   readonly message: string;
   readonly pid?: number;
   readonly field?: string;
-  /** The name an EXISTS / NOT_FOUND error is about. */
+  /** The name an EXISTS / NOT_FOUND / CONFLICT error is about. */
   readonly definitionName?: string;
+  /** A CONFLICT error's `ifVersion` and the version the writer holds. */
+  readonly expectedVersion?: number;
+  readonly currentVersion?: number;
   readonly cause?: { readonly name: string; readonly message: string; readonly stack?: string };
 }
 

@@ -1,5 +1,6 @@
 import {
   CatalogClosedError,
+  CatalogConflictError,
   CatalogCorruptError,
   CatalogError,
   CatalogExistsError,
@@ -18,13 +19,14 @@ import type { WireError } from './protocol.js';
 /** Flattens an error for postMessage; anything that is not a CatalogError becomes ERR_CATALOG_STORAGE. */
 export function toWireError(error: unknown, fallback: CatalogErrorCode = ErrorCode.STORAGE): WireError {
   if (error instanceof CatalogError) {
-    const extra = error as CatalogError & { pid?: number; field?: string; definitionName?: string };
+    const extra = error as CatalogError & { pid?: number; field?: string; definitionName?: string; expectedVersion?: number; currentVersion?: number };
     return {
       code: error.code,
       message: error.message,
       ...(extra.pid === undefined ? {} : { pid: extra.pid }),
       ...(extra.field === undefined ? {} : { field: extra.field }),
       ...(extra.definitionName === undefined ? {} : { definitionName: extra.definitionName }),
+      ...(extra.expectedVersion === undefined ? {} : { expectedVersion: extra.expectedVersion, currentVersion: extra.currentVersion ?? 0 }),
       ...(error.cause === undefined ? {} : { cause: describeCause(error.cause) }),
     };
   }
@@ -51,6 +53,8 @@ export function fromWireError(wire: WireError, path = ''): CatalogError {
       return new CatalogExistsError(wire.definitionName ?? '');
     case ErrorCode.NOT_FOUND:
       return new CatalogNotFoundError(wire.definitionName ?? '');
+    case ErrorCode.CONFLICT:
+      return new CatalogConflictError(wire.definitionName ?? '', wire.expectedVersion ?? 0, wire.currentVersion ?? 0);
     case ErrorCode.CLOSED:
       return new CatalogClosedError(wire.message);
     case ErrorCode.TIMEOUT:

@@ -1,4 +1,4 @@
-import { CatalogExistsError, CatalogInvalidError, CatalogNotFoundError } from '../shared/errors.js';
+import { CatalogConflictError, CatalogExistsError, CatalogInvalidError, CatalogNotFoundError } from '../shared/errors.js';
 import { WriteOp, type ApplyRow, type Reply, type WriteRequest } from '../shared/protocol.js';
 import type { JournalRow } from './journal-format.js';
 import { toWireError } from '../shared/wire-error.js';
@@ -83,8 +83,11 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
         if (current !== undefined) return refused(request, new CatalogExistsError(request.name));
         return staged(request, overlay, 1);
       case WriteOp.REPLACE:
+        if (request.ifVersion !== undefined && request.ifVersion !== (current ?? 0)) return conflict(request, current);
         return staged(request, overlay, (current ?? 0) + 1);
       case WriteOp.DROP:
+        // Checked first: a drop with ifVersion of an absent name is a conflict (version 0), not NOT_FOUND.
+        if (request.ifVersion !== undefined && request.ifVersion !== (current ?? 0)) return conflict(request, current);
         if (current === undefined) return refused(request, new CatalogNotFoundError(request.name));
         overlay.set(request.name, null);
         dropped.set(request.name, current);
@@ -129,6 +132,14 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
 function staged(request: WriteRequest, overlay: Map<string, Stored | null>, version: number): Reply {
   overlay.set(request.name, { json: request.json ?? 'null', version });
   return { kind: 'reply', id: request.id, ok: true, version };
+}
+
+/**
+ * Checked here, against the index plus the batch's own earlier ops, so the check and the
+ * write are one atomic step: no other write can land between them.
+ */
+function conflict(request: WriteRequest, current: number | undefined): Reply {
+  return refused(request, new CatalogConflictError(request.name, request.ifVersion!, current ?? 0));
 }
 
 function refused(request: WriteRequest, error: Error): Reply {

@@ -54,20 +54,31 @@ process.on('unhandledRejection', fail);
 async function start(): Promise<void> {
   const pg = await loadPg();
   const sql = new PgSql(config.settings.schema);
+  // Report before the owner's own openTimeoutMs runs out, so open fails with what went
+  // wrong (ERR_CATALOG_STORAGE and the pg error), not with a bare timeout.
+  const budgetMs = Math.max(1, config.openTimeoutMs - Math.min(1_000, Math.max(100, Math.floor(config.openTimeoutMs / 10))));
+  const deadline = performance.now() + budgetMs;
   let client: Client | undefined;
   try {
-    client = await connectClient(pg, config.settings, config.openTimeoutMs, (error) => debug('pg connection error during open: %s', error.message));
+    client = await connectClient(pg, config.settings, budgetMs, (error) => debug('pg connection error during open: %s', error.message));
   } catch (error) {
     throw storageError(`cannot connect to PostgreSQL at ${config.displayUrl}`, error);
   }
   let feed: ChangeFeed | undefined;
+  const opened = client;
+  const late = setTimeout(() => {
+    destroyClient(opened);
+    void feed?.close();
+  }, Math.max(0, deadline - performance.now()));
   try {
     if (!config.readOnly) await sql.create(client);
     const snapshot = await sql.snapshot(client);
     const replica = new Replica(parties, liveness);
     replica.load(snapshot.rows, snapshot.seq);
-    feed = new ChangeFeed(pg, config.settings, sql, replica, Math.min(config.openTimeoutMs, config.timeoutMs));
+    feed = new ChangeFeed(pg, config.settings, sql, replica, Math.max(1, Math.min(deadline - performance.now(), config.timeoutMs)));
     await feed.start();
+    if (performance.now() >= deadline) throw new Error(`PostgreSQL did not answer within ${budgetMs} ms`);
+    clearTimeout(late);
     writer = new PgWriter(config, pg, sql, replica, feed, parties, liveness, client, () => clearInterval(heartbeat));
     parties.add(owner);
     owner.send({ kind: 'ready', seq: replica.seq, rows: replica.columns() });
@@ -75,6 +86,7 @@ async function start(): Promise<void> {
     for (const [party, message] of pending ?? []) writer.accept(party, message);
     pending = undefined;
   } catch (error) {
+    clearTimeout(late);
     destroyClient(client);
     await feed?.close();
     throw error instanceof Error && 'code' in error && String((error as { code: unknown }).code).startsWith('ERR_CATALOG') ? error : storageError(`cannot open the catalog in PostgreSQL at ${config.displayUrl} (schema ${config.settings.schema})`, error);

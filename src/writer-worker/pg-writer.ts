@@ -204,6 +204,7 @@ export class PgWriter {
     const deadline = since + this.#budgetMs;
     const phase: { at: Phase } = { at: 'connect' };
     let client: Client | undefined;
+    let reconnected = false;
     for (let attempt = 1; ; attempt++) {
       phase.at = 'connect';
       try {
@@ -218,6 +219,13 @@ export class PgWriter {
           if (client !== undefined) this.#drop(client);
         } else if (client !== undefined) {
           await client.query('ROLLBACK').catch(() => this.#drop(client!));
+        }
+        // A connection that died before COMMIT was sent committed nothing: one fresh try (a
+        // server restarted since the last write leaves an idle connection that only fails now).
+        if (broken && (phase.at as Phase) === 'transaction' && !(error instanceof DeadlineError) && !reconnected && performance.now() < deadline) {
+          reconnected = true;
+          debug('pg batch retried on a new connection after: %s', error instanceof Error ? error.message : String(error));
+          continue;
         }
         if (!broken && state !== undefined && RETRYABLE.has(state) && attempt < MAX_ATTEMPTS && performance.now() < deadline) {
           debug('pg batch retried after SQLSTATE %s (attempt %d)', state, attempt);

@@ -5,6 +5,8 @@ const CODES: ReadonlySet<string> = new Set(Object.values(ErrorCode));
 const CODED = /\b(ERR_CATALOG_[A-Z_]+): ([^\n]*)/;
 /** How EXISTS and NOT_FOUND messages name their definition (see errors.ts). */
 const NAMED = /^definition "(.*)" (?:already exists|does not exist)$/;
+/** How a CONFLICT message names its definition and versions (see CatalogConflictError). */
+const CONFLICTED = /^definition "(.*)" is at version (\d+), not the expected version (\d+)$/;
 
 /**
  * The message a SQL function reports for `error`: `ERR_CATALOG_<X>: <message>` for
@@ -30,13 +32,16 @@ export function catalogErrorFromSql(error: unknown): CatalogError | undefined {
   const match = message === undefined ? null : CODED.exec(message);
   if (match === null || !CODES.has(match[1]!)) return undefined;
   const text = match[2]!;
-  const definitionName = NAMED.exec(text)?.[1];
+  const conflict = match[1] === ErrorCode.CONFLICT ? CONFLICTED.exec(text) : null;
+  const versions = conflict === null ? {} : { currentVersion: Number(conflict[2]), expectedVersion: Number(conflict[3]) };
+  const definitionName = conflict?.[1] ?? NAMED.exec(text)?.[1];
   const field = match[1] === ErrorCode.INVALID ? /^invalid ([^:]*): /.exec(text)?.[1] : undefined;
   const rebuilt = fromWireError({
     code: match[1] as CatalogErrorCode,
     message: text,
     ...(definitionName === undefined ? {} : { definitionName }),
     ...(field === undefined ? {} : { field }),
+    ...versions,
   });
   Object.defineProperty(rebuilt, 'cause', { value: error, writable: true, configurable: true, enumerable: false });
   return rebuilt;
