@@ -4,7 +4,10 @@
 // processes. Skips loudly when the server binaries are missing.
 import { DuckDBInstance } from '@duckdb/node-api';
 import { once } from 'node:events';
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { afterEach, expect, it } from 'vitest';
 import { Catalog, CatalogError, type CatalogChange } from 'duckcat';
@@ -214,6 +217,38 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(here.list()).toEqual(['from-child-1', 'from-child-2', 'mine']);
   });
 
+  it('converges from a snapshot when the change log was pruned past a replica that was cut off', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    a.defineSync('kept', 1);
+    a.defineSync('dropped-later', 1);
+    const role = `pruned_reader_${process.pid}`;
+    const readerUrl = await pgPasswordUrl(role, 'secret', url);
+    await adminQuery(url, `GRANT USAGE ON SCHEMA duckcat TO ${role}; GRANT SELECT ON ALL TABLES IN SCHEMA duckcat TO ${role}`);
+    const b = await openPg(readerUrl, { readOnly: true });
+    expect(b.list()).toEqual(['dropped-later', 'kept']);
+    // Cut b off (it cannot log in again), write, and prune the whole log while it is away.
+    await adminQuery(url, `ALTER ROLE ${role} NOLOGIN`);
+    await adminQuery(url, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '${role}'`);
+    a.replaceSync('kept', 2);
+    a.dropSync('dropped-later');
+    a.defineSync('new', 3);
+    await adminQuery(url, 'DELETE FROM duckcat.changes');
+    const events: CatalogChange[] = [];
+    b.on('change', (change) => events.push(change));
+    await adminQuery(url, `ALTER ROLE ${role} LOGIN`);
+    await b.sync();
+    expect(Object.fromEntries(b.entries())).toEqual({ kept: 2, new: 3 });
+    expect([b.version('kept'), b.version('new')]).toEqual([2, 1]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events.map((change) => [change.name, change.kind]).sort()).toEqual([['dropped-later', 'drop'], ['kept', 'replace'], ['new', 'define']]);
+    // And it follows the log again from there.
+    const later = changeOf(b, 'after');
+    a.defineSync('after', 4);
+    await later;
+    expect(b.get('after')).toBe(4);
+  });
+
   it('serves a CatalogClient in another thread through port()', async () => {
     const url = await pgDatabase('pg_store');
     const cat = await openPg(url);
@@ -291,6 +326,19 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(refused.code).toBe('ERR_CATALOG_STORAGE');
     expect(refused.message).toContain('ECONNREFUSED');
     expect(pgCluster().port).not.toBe(port);
+  });
+
+  it('is reached by the CLI with the URL as the catalog argument', async () => {
+    const url = await pgDatabase('pg_store');
+    const a = await openPg(url);
+    a.defineSync('from-api', { n: 1 });
+    const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+    const run = promisify(execFile);
+    const listed = await run(process.execPath, [cli, 'ls', url, '--json']);
+    expect(JSON.parse(listed.stdout)).toMatchObject([{ name: 'from-api' }]);
+    await run(process.execPath, [cli, 'drop', url, 'from-api']);
+    await a.sync();
+    expect(a.has('from-api')).toBe(false);
   });
 
   it('keeps catalogs in different schemas apart, and opens read-only without writing', async () => {

@@ -121,11 +121,23 @@ export class ChangeFeed {
   async #read(client: Client): Promise<void> {
     for (;;) {
       const from = this.#replica.seq;
-      const result = await client.query<{ seq: string; name: string; json: string | null; version: string }>(this.#sql.readChanges, [from, PAGE_ROWS]);
+      const result = await client.query<{ seq: string; name: string; json: string | null; version: string }>({ name: this.#sql.statement('changes'), text: this.#sql.readChanges, values: [from, PAGE_ROWS] });
       const rows: ChangeRow[] = result.rows.map((row) => ({ seq: Number(row.seq), name: row.name, json: row.json, version: Number(row.version) }));
+      if (rows.length > 0 && rows[0]!.seq > from + 1 && this.#replica.seq === from) {
+        // The log was pruned past this replica: it converges from a snapshot instead.
+        await this.resync(client);
+        return;
+      }
       this.#replica.postLog(rows);
       if (rows.length < PAGE_ROWS) return;
     }
+  }
+
+  /** Brings the replica to a fresh snapshot of every row (see {@link Replica.resync}). */
+  async resync(client: Client): Promise<void> {
+    const snapshot = await this.#sql.snapshot(client);
+    debug('pg change feed: log pruned past seq %d; resynced from a snapshot at seq %d', this.#replica.seq, snapshot.seq);
+    this.#replica.resync(snapshot.rows, snapshot.seq);
   }
 
   #connect(): Promise<Client> {
@@ -134,7 +146,12 @@ export class ChangeFeed {
       let client: Client | undefined;
       try {
         client = await connectClient(this.#pg, this.#settings, this.#connectMs, (error) => this.#lost(client, error));
-        client.on('notification', () => void this.catchUp().catch(() => undefined));
+        client.on('notification', (notice: { payload?: string }) => {
+          // The payload is the seq the notifying batch ended at. Only a reason to skip a read:
+          // at or below what this replica posted (its own writes, mostly), there is nothing new.
+          if (Number(notice.payload) <= this.#replica.seq) return;
+          void this.catchUp().catch(() => undefined);
+        });
         client.on('end', () => this.#lost(client, new Error('connection ended')));
         await client.query(`LISTEN ${this.#sql.channel}`);
         if (this.#closed) {

@@ -78,6 +78,39 @@ export class Replica {
   }
 
   /**
+   * Makes the copy equal a snapshot taken at `seq` when the log no longer holds the changes
+   * after {@link seq} (someone pruned `changes`): the difference is posted as one batch, so
+   * every party's map converges as it would have from the log, events included.
+   */
+  resync(rows: Columns, seq: number): void {
+    if (seq <= this.#seq) return;
+    const names: string[] = [];
+    const jsons: Array<string | null> = [];
+    const versions: number[] = [];
+    const present = new Set<string>();
+    rows.names.forEach((name, i) => {
+      present.add(name);
+      const held = this.#rows.get(name);
+      if (held !== undefined && held.json === rows.jsons[i] && held.version === rows.versions[i]) return;
+      names.push(name);
+      jsons.push(rows.jsons[i]!);
+      versions.push(rows.versions[i]!);
+    });
+    for (const [name, { version }] of this.#rows) {
+      if (present.has(name)) continue;
+      names.push(name);
+      jsons.push(null);
+      versions.push(version);
+    }
+    if (names.length === 0) {
+      this.#seq = seq;
+      this.#liveness.committed(seq);
+      return;
+    }
+    this.#post({ kind: 'changes', seq, names, jsons, versions }, new Map());
+  }
+
+  /**
    * Posts this process's own committed batch, changes `(before, after]`, with each party's
    * replies in the same message. The caller has made sure every change up to `before` is
    * posted. When the feed already posted the batch from the log, only the replies go.

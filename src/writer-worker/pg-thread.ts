@@ -39,7 +39,7 @@ function fail(error: unknown): void {
   const wire = toWireError(new CatalogWriterExitedError(`writer failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
   writer?.failQueued(new CatalogWriterExitedError(wire.message));
   parties.broadcast({ kind: 'fatal', error: wire });
-  owner.send({ kind: 'fatal', error: wire });
+  if (!parties.has(owner)) owner.send({ kind: 'fatal', error: wire });
   liveness.set(WorkerState.FAILED);
   process.exit(1);
 }
