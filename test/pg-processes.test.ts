@@ -129,6 +129,8 @@ describePg('pg processes', () => {
     for (const [i, state] of states.entries()) {
       const seen = state.events.map(([, name, kind, version]) => [name, kind === 'drop' ? 'drop' : 'set', version]);
       expect(seen, `process ${i}`).toEqual(log);
+      // A name's first version is a define (also after a drop), every later one a replace.
+      for (const [, name, kind, version] of state.events) if (kind !== 'drop') expect(kind, name).toBe(version === 1 ? 'define' : 'replace');
       // An event's seq is its batch's: never before its own change, never going back.
       state.events.forEach(([seq], j) => {
         expect(seq).toBeGreaterThanOrEqual(rows.changes[j]!.seq);
