@@ -9,12 +9,6 @@ import { describePg, pgDatabase } from './helpers/pg-test.js';
 
 type Opener = () => Promise<Catalog>;
 
-/** The version a conflict error carries, whatever the field is called. */
-function carriedVersion(error: unknown): unknown {
-  const fields = error as { currentVersion?: unknown; current?: unknown; version?: unknown };
-  return fields.currentVersion ?? fields.current ?? fields.version;
-}
-
 /** The call's error (or a failure when it does not throw). */
 async function refusal(call: () => unknown): Promise<unknown> {
   try {
@@ -76,13 +70,44 @@ function ifVersionSuite(open: Opener): void {
     ];
     for (const [label, call] of calls) {
       const error = await refusal(call);
-      expect(error, label).toMatchObject({ code: 'ERR_CATALOG_CONFLICT' });
-      expect(carriedVersion(error), label).toBe(2);
+      expect(error, label).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'c', expectedVersion: stale, currentVersion: 2 });
       expect(catalog.get('c'), label).toEqual({ n: 2 });
       expect(catalog.version('c'), label).toBe(2);
     }
     // A version from the future is as stale as one from the past.
-    expect(await refusal(() => catalog.replace('c', { n: 99 }, { ifVersion: 7 }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT' });
+    expect(await refusal(() => catalog.replace('c', { n: 99 }, { ifVersion: 7 }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: 2 });
+  });
+
+  it('refuses ifVersion on a name that is not defined with currentVersion 0, creating nothing', async () => {
+    const catalog = await fresh();
+    for (const call of [
+      () => catalog.replaceSync('ghost', { n: 1 }, { ifVersion: 1 }),
+      () => catalog.replace('ghost', { n: 1 }, { ifVersion: 1 }),
+      () => catalog.dropSync('ghost', { ifVersion: 1 }),
+      () => catalog.drop('ghost', { ifVersion: 1 }),
+    ]) {
+      expect(await refusal(call)).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'ghost', currentVersion: 0 });
+    }
+    expect(catalog.has('ghost')).toBe(false);
+  });
+
+  it('starts a name defined again after a drop over at version 1', async () => {
+    const catalog = await fresh();
+    catalog.defineSync('e', { n: 1 });
+    catalog.replaceSync('e', { n: 2 });
+    catalog.dropSync('e', { ifVersion: 2 });
+    catalog.defineSync('e', { n: 3 });
+    expect(catalog.version('e')).toBe(1);
+  });
+
+  it('refuses an ifVersion that is not a positive safe integer with ERR_CATALOG_INVALID', async () => {
+    const catalog = await fresh();
+    catalog.defineSync('f', { n: 1 });
+    for (const bad of [0, -1, 1.5, Number.NaN, '1', 2 ** 53]) {
+      const error = await refusal(() => catalog.replace('f', { n: 2 }, { ifVersion: bad as number }));
+      expect(error, String(bad)).toMatchObject({ code: 'ERR_CATALOG_INVALID' });
+    }
+    expect(catalog.version('f')).toBe(1);
   });
 
   it('keeps the versions and refusals across a reopen', async () => {

@@ -95,6 +95,54 @@ describePg('pg outage', () => {
   });
 });
 
+describePg('pg outage under a stream of writes', () => {
+  it('settles every call once (acknowledged or typed error) through a hard stop and restart, and loses nothing acknowledged', async () => {
+    const cluster = await PgCluster.create();
+    const url = await cluster.createDatabase('stream');
+    const writer = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: TIMEOUT_MS });
+    const count = (key: string): number => writer.seen.filter((line) => key in line).length;
+    /** Reads the writer's lines until `done()` holds (every wait bounded by the child's 30 s). */
+    const until = async (done: () => boolean): Promise<void> => {
+      while (!done()) await writer.next();
+    };
+    try {
+      await writer.answer('ready');
+      writer.send('stream 16');
+      await until(() => count('a') >= 100);
+      await cluster.stopHard();
+      const ackedAtStop = count('a');
+      await until(() => count('e') >= 32);
+      await cluster.start();
+      await until(() => count('a') >= ackedAtStop + 100);
+      writer.send('halt');
+      await writer.answer('halted');
+
+      const called = writer.seen.filter((line) => 'i' in line).map((line) => line.i as string);
+      const acked = writer.seen.filter((line) => 'a' in line).map((line) => line.a as string);
+      const failed = writer.seen.filter((line) => 'e' in line) as unknown as Array<Failure & { e: string }>;
+      // Every call settled exactly once.
+      expect([...acked, ...failed.map((failure) => failure.e)].sort()).toEqual([...called].sort());
+      for (const failure of failed) expectTypedOutageError(failure);
+      const codes = new Map<string, number>();
+      for (const failure of failed) codes.set(failure.code, (codes.get(failure.code) ?? 0) + 1);
+      console.log(`stream outage: ${acked.length} acknowledged, failed: ${[...codes].map(([code, n]) => `${n} ${code}`).join(', ')}; slowest failure ${Math.max(...failed.map((f) => f.ms))} ms`);
+
+      const values = new Map(writer.seen.filter((line) => 'i' in line).map((line) => [line.i as string, line.v]));
+      const rows = await readPgCatalog(url, SCHEMA);
+      const stored = new Map(rows.entries.map(([name, value]) => [name, value]));
+      for (const name of acked) expect(stored.get(name), name).toEqual(values.get(name));
+      // A failed write is either absent or whole (its commit may have landed before the
+      // connection died): never something else.
+      for (const failure of failed) if (stored.has(failure.e)) expect(stored.get(failure.e)).toEqual(values.get(failure.e));
+      writer.send('verify');
+      expect(await writer.answer('state')).toEqual(rows.entries);
+    } finally {
+      await writer.close();
+      await cluster.destroy();
+    }
+  });
+});
+
 describePg('pg frozen server', () => {
   let cluster: PgCluster;
   let writer: JsonChild;

@@ -6,6 +6,7 @@
 import { Catalog } from 'duckcat';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { JsonChild } from './helpers/json-child.js';
+import { adminQuery } from './helpers/pg-cluster.js';
 import { describePg, pgDatabase } from './helpers/pg-test.js';
 import { readPgCatalog, type PgCatalogRows } from './helpers/pg-rows.js';
 
@@ -128,6 +129,8 @@ describePg('pg processes', () => {
     for (const [i, state] of states.entries()) {
       const seen = state.events.map(([, name, kind, version]) => [name, kind === 'drop' ? 'drop' : 'set', version]);
       expect(seen, `process ${i}`).toEqual(log);
+      // A name's first version is a define (also after a drop), every later one a replace.
+      for (const [, name, kind, version] of state.events) if (kind !== 'drop') expect(kind, name).toBe(version === 1 ? 'define' : 'replace');
       // An event's seq is its batch's: never before its own change, never going back.
       state.events.forEach(([seq], j) => {
         expect(seq).toBeGreaterThanOrEqual(rows.changes[j]!.seq);
@@ -143,6 +146,7 @@ describePg('pg processes: a writer killed with SIGKILL', () => {
     const url = await pgDatabase('pg_kill');
     const victim = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'victim' });
     const other = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'other' });
+    const codes: Array<number | null> = [];
     try {
       await Promise.all([victim.answer('ready'), other.answer('ready')]);
       victim.send('write 100000');
@@ -172,7 +176,42 @@ describePg('pg processes: a writer killed with SIGKILL', () => {
       }
     } finally {
       await victim.close();
-      expect(await other.close()).toBe(0);
+      codes.push(await other.close());
     }
+    expect(codes).toEqual([0]);
+  });
+});
+
+describePg('pg processes: sync() as a read fence', () => {
+  it('shows another process\'s acknowledged write to get() right after sync(), also when its feed missed it', async () => {
+    const url = await pgDatabase('pg_fence');
+    const a = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'a', pg: { application_name: 'duckcat_fence_a' } });
+    const b = new JsonChild('pg-outage-writer.mjs', { url, schema: SCHEMA, timeoutMs: 10_000, prefix: 'b', pg: { application_name: 'duckcat_fence_b' } });
+    let early = 0;
+    const codes: Array<number | null> = [];
+    try {
+      await Promise.all([a.answer('ready'), b.answer('ready')]);
+      for (let i = 0; i < 40; i++) {
+        // Every other round, B's sessions are cut first (the server stays up): A's notification
+        // never reaches B, and only the fence (or the feed's catch-up after reconnecting) can
+        // bring the write.
+        // Every fourth, A's too: the server is up, so its write must still go through.
+        const cut = i % 4 === 3 ? ['duckcat_fence_a', 'duckcat_fence_b'] : i % 2 === 1 ? ['duckcat_fence_b'] : [];
+        if (cut.length > 0) await adminQuery(url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = ANY($1)', [cut]);
+        a.send('write 1');
+        await a.answer('wrote');
+        expect(a.seen.filter((line) => 'e' in line), `a${i}`).toEqual([]);
+        // Acknowledged in A before B's sync() is called.
+        b.send(`fence a${i}`);
+        expect(await b.answer<string>('fenced')).toBe(`a${i}`);
+        expect(b.seen.at(-1)!.has, `a${i}`).toBe(true);
+        if (b.seen.at(-1)!.before === true) early++;
+      }
+      console.log(`sync() fence: ${early} of 40 writes were already visible in B before its sync()`);
+    } finally {
+      // Closed here, checked after: an exit code asserted in `finally` would hide the failure that got here.
+      codes.push(await a.close(), await b.close());
+    }
+    expect(codes).toEqual([0, 0]);
   });
 });

@@ -52,6 +52,15 @@ describePg('pg replica catch-up', () => {
     expect(reader.list().sort().map((name) => [name, reader.get(name), reader.version(name)])).toEqual(rows.entries);
   });
 
+  it('answers sync() right after its sessions were cut while the server is up (reconnects, no error)', async () => {
+    const failures: string[] = [];
+    for (let i = 0; i < 50; i++) {
+      await adminQuery(url, 'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [READER]);
+      await reader.sync().catch((error: unknown) => failures.push(`${(error as { code?: string }).code}: ${(error as Error).message}`));
+    }
+    expect(failures).toEqual([]);
+  });
+
   it('keeps serving reads through a hard stop, settles sync() with a typed error or not at all, and catches up after the restart', async () => {
     const before = reader.size;
     await cluster.stopHard();

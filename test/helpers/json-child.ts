@@ -54,7 +54,17 @@ export class JsonChild {
     if (child.exitCode === null && child.signalCode === null) {
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       try {
-        await this.process.end('close\n');
+        const rest = await this.process.end('close\n');
+        // A child that failed says why on its last lines: keep them with the others.
+        for (const line of rest) {
+          try {
+            this.seen.push(JSON.parse(line) as Record<string, unknown>);
+          } catch {
+            // not JSON
+          }
+        }
+        const failure = this.seen.find((line) => 'err' in line);
+        if (failure !== undefined) process.stderr.write(`${this.process.child.pid}: ${JSON.stringify(failure)}\n`);
       } finally {
         clearTimeout(timer);
       }
