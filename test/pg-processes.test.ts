@@ -98,8 +98,12 @@ describePg('pg processes', () => {
     expect(shared?.[1]).toMatchObject({ n: total });
     expect((shared?.[1] as { by: number[] }).by).toHaveLength(total);
     for (let id = 0; id < PROCESSES; id++) expect((shared?.[1] as { by: number[] }).by.filter((by) => by === id)).toHaveLength(INCREMENTS);
-    // Defined once (version 1), then one version per increment.
-    expect(shared?.[2]).toBe(1 + total);
+    // Defined once, then one change per increment; its version is its last change's.
+    const sharedLog = rows.changes.filter((change) => change.name === 'shared');
+    expect(sharedLog).toHaveLength(1 + total);
+    expect(shared?.[2]).toBe(sharedLog.at(-1)!.version);
+    // Every state of the name had a version of its own (no two writes answered with one).
+    expect(new Set(sharedLog.map((change) => change.version)).size).toBe(sharedLog.length);
     // Four processes racing on one name: the conflict path ran (reported, not asserted on a count).
     console.log(`shared counter: ${done.map((d) => d.conflicts).join(' + ')} ERR_CATALOG_CONFLICT retries`);
   });
@@ -129,8 +133,23 @@ describePg('pg processes', () => {
     for (const [i, state] of states.entries()) {
       const seen = state.events.map(([, name, kind, version]) => [name, kind === 'drop' ? 'drop' : 'set', version]);
       expect(seen, `process ${i}`).toEqual(log);
-      // A name's first version is a define (also after a drop), every later one a replace.
-      for (const [, name, kind, version] of state.events) if (kind !== 'drop') expect(kind, name).toBe(version === 1 ? 'define' : 'replace');
+      // A define where the name was absent (never seen, or dropped), a replace where present.
+      const present = new Set<string>();
+      for (const [, name, kind] of state.events) {
+        if (kind === 'drop') present.delete(name);
+        else {
+          expect(kind, name).toBe(present.has(name) ? 'replace' : 'define');
+          present.add(name);
+        }
+      }
+      // A version never repeats for a name, and grows: the seq of the batch that wrote it.
+      const lastVersion = new Map<string, number>();
+      for (const [seq, name, kind, version] of state.events) {
+        if (kind === 'drop') continue;
+        expect(version, name).toBeGreaterThan(lastVersion.get(name) ?? 0);
+        expect(version, name).toBeLessThanOrEqual(seq);
+        lastVersion.set(name, version);
+      }
       // An event's seq is its batch's: never before its own change, never going back.
       state.events.forEach(([seq], j) => {
         expect(seq).toBeGreaterThanOrEqual(rows.changes[j]!.seq);
