@@ -1,7 +1,9 @@
 // Optimistic concurrency on both stores (issue 10): the same assertions on a file catalog
-// and on a PostgreSQL-backed one. `version(name)` is 1 after a define and grows by one per
-// replace; `replace`/`drop` with a stale `{ ifVersion }` refuse with ERR_CATALOG_CONFLICT,
-// carrying the current version, and change nothing; with the current one they go through.
+// and on a PostgreSQL-backed one. `version(name)` is the commit seq of the write that
+// stored it (docs/api.md#version): new and larger on every define and replace, never
+// repeated, even across a drop; `replace`/`drop` with a stale `{ ifVersion }` refuse with
+// ERR_CATALOG_CONFLICT, carrying the current version, and change nothing; with the current
+// one they go through. Versions are compared for equality and order only, never counted.
 import { Catalog } from 'duckcat';
 import { afterEach, describe, expect, it } from 'vitest';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
@@ -31,29 +33,40 @@ function ifVersionSuite(open: Opener): void {
     return catalog;
   };
 
-  it('counts versions from 1 on define, one more per replace, none after a drop', async () => {
+  it('gives every define and replace a new, larger version, equal to its change event; none after a drop', async () => {
     const catalog = await fresh();
+    const events: Array<[string, number, number]> = [];
+    // Other names first, so the seqs of a's writes are not 1, 2, 3 by coincidence.
+    catalog.defineSync('pad1', {});
+    catalog.defineSync('pad2', {});
+    catalog.on('change', (change) => events.push([change.name, change.version, change.seq]));
     catalog.defineSync('a', { n: 1 });
-    expect(catalog.version('a')).toBe(1);
+    const v1 = catalog.version('a')!;
+    expect(Number.isSafeInteger(v1) && v1 > 0).toBe(true);
     catalog.replaceSync('a', { n: 2 });
+    const v2 = catalog.version('a')!;
     await catalog.replace('a', { n: 3 });
-    expect(catalog.version('a')).toBe(3);
+    const v3 = catalog.version('a')!;
+    expect(v2).toBeGreaterThan(v1);
+    expect(v3).toBeGreaterThan(v2);
     catalog.dropSync('a');
     expect(catalog.version('a')).toBeUndefined();
     expect(catalog.version('never')).toBeUndefined();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The version of a write is its change's seq.
+    expect(events.slice(0, 3)).toEqual([['a', v1, v1], ['a', v2, v2], ['a', v3, v3]]);
   });
 
   it('replaces and drops with the current ifVersion', async () => {
     const catalog = await fresh();
     catalog.defineSync('b', { n: 1 });
-    catalog.replaceSync('b', { n: 2 }, { ifVersion: 1 });
-    await catalog.replace('b', { n: 3 }, { ifVersion: 2 });
+    catalog.replaceSync('b', { n: 2 }, { ifVersion: catalog.version('b')! });
+    await catalog.replace('b', { n: 3 }, { ifVersion: catalog.version('b')! });
     expect(catalog.get('b')).toEqual({ n: 3 });
-    expect(catalog.version('b')).toBe(3);
-    await catalog.drop('b', { ifVersion: 3 });
+    await catalog.drop('b', { ifVersion: catalog.version('b')! });
     expect(catalog.has('b')).toBe(false);
     catalog.defineSync('b2', { n: 1 });
-    catalog.dropSync('b2', { ifVersion: 1 });
+    catalog.dropSync('b2', { ifVersion: catalog.version('b2')! });
     expect(catalog.has('b2')).toBe(false);
   });
 
@@ -62,6 +75,7 @@ function ifVersionSuite(open: Opener): void {
     catalog.defineSync('c', { n: 1 });
     const stale = catalog.version('c')!;
     catalog.replaceSync('c', { n: 2 });
+    const current = catalog.version('c')!;
     const calls: Array<[string, () => unknown]> = [
       ['replaceSync', () => catalog.replaceSync('c', { n: 99 }, { ifVersion: stale })],
       ['replace', () => catalog.replace('c', { n: 99 }, { ifVersion: stale })],
@@ -70,12 +84,12 @@ function ifVersionSuite(open: Opener): void {
     ];
     for (const [label, call] of calls) {
       const error = await refusal(call);
-      expect(error, label).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'c', expectedVersion: stale, currentVersion: 2 });
+      expect(error, label).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'c', expectedVersion: stale, currentVersion: current });
       expect(catalog.get('c'), label).toEqual({ n: 2 });
-      expect(catalog.version('c'), label).toBe(2);
+      expect(catalog.version('c'), label).toBe(current);
     }
     // A version from the future is as stale as one from the past.
-    expect(await refusal(() => catalog.replace('c', { n: 99 }, { ifVersion: 7 }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: 2 });
+    expect(await refusal(() => catalog.replace('c', { n: 99 }, { ifVersion: current + 1000 }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: current });
   });
 
   it('refuses ifVersion on a name that is not defined with currentVersion 0, creating nothing', async () => {
@@ -91,39 +105,45 @@ function ifVersionSuite(open: Opener): void {
     expect(catalog.has('ghost')).toBe(false);
   });
 
-  it('starts a name defined again after a drop over at version 1', async () => {
+  it('never gives a name defined again after a drop a version it had: a stale ifVersion from before the drop is refused', async () => {
     const catalog = await fresh();
     catalog.defineSync('e', { n: 1 });
-    catalog.replaceSync('e', { n: 2 });
-    catalog.dropSync('e', { ifVersion: 2 });
-    catalog.defineSync('e', { n: 3 });
-    expect(catalog.version('e')).toBe(1);
+    const before = catalog.version('e')!;
+    catalog.dropSync('e', { ifVersion: before });
+    catalog.defineSync('e', { n: 2 });
+    const after = catalog.version('e')!;
+    expect(after).not.toBe(before);
+    expect(await refusal(() => catalog.replace('e', { n: 3 }, { ifVersion: before }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: after });
+    expect(catalog.get('e')).toEqual({ n: 2 });
   });
 
   it('refuses an ifVersion that is not a positive safe integer with ERR_CATALOG_INVALID', async () => {
     const catalog = await fresh();
     catalog.defineSync('f', { n: 1 });
+    const version = catalog.version('f');
     for (const bad of [0, -1, 1.5, Number.NaN, '1', 2 ** 53]) {
       const error = await refusal(() => catalog.replace('f', { n: 2 }, { ifVersion: bad as number }));
       expect(error, String(bad)).toMatchObject({ code: 'ERR_CATALOG_INVALID' });
     }
-    expect(catalog.version('f')).toBe(1);
+    expect(catalog.version('f')).toBe(version);
   });
 
   it('keeps the versions and refusals across a reopen', async () => {
     const catalog = await fresh();
     catalog.defineSync('d', { n: 1 });
+    const stale = catalog.version('d')!;
     catalog.replaceSync('d', { n: 2 });
+    const current = catalog.version('d')!;
     open_.splice(open_.indexOf(catalog), 1);
     const path = catalog.path;
     await catalog.close();
     const again = await open();
     open_.push(again);
     expect(again.path).toBe(path);
-    expect(again.version('d')).toBe(2);
-    expect(await refusal(() => again.replace('d', { n: 3 }, { ifVersion: 1 }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT' });
-    again.replaceSync('d', { n: 3 }, { ifVersion: 2 });
-    expect(again.version('d')).toBe(3);
+    expect(again.version('d')).toBe(current);
+    expect(await refusal(() => again.replace('d', { n: 3 }, { ifVersion: stale }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: current });
+    again.replaceSync('d', { n: 3 }, { ifVersion: current });
+    expect(again.version('d')).toBeGreaterThan(current);
   });
 }
 
