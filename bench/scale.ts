@@ -98,7 +98,7 @@ try {
     await rm(dir, { recursive: true, force: true });
   }
 
-  const header = ['N', 'build ops/s', 'async p50 ms', 'async p99.9 ms', 'async max ms', 'sync max ms', 'compactions', 'max ms in compaction (async/sync)', 'open ms', 'JSON.parse ms', 'open/JSON', 'RSS MB', 'JSON Map MB', 'RSS/JSON', 'TIMEOUTs'];
+  const header = ['N', 'build ops/s', 'CPU µs/op', 'load', 'async p50 ms', 'async p99.9 ms', 'async max ms', 'sync max ms', 'compactions', 'max ms in compaction (async/sync)', 'open ms', 'JSON.parse ms', 'open/JSON', 'RSS MB', 'JSON Map MB', 'RSS/JSON', 'TIMEOUTs'];
   const table = rows.map(({ entries, build, opens: o, json: j }) => {
     const openMs = median(o.map((x) => x.openMs));
     const jsonMs = median(j.map((x) => x.parseMs));
@@ -107,6 +107,8 @@ try {
     return [
       entries.toLocaleString('en-US'),
       build.failure === null ? fixed(build.opsPerSec) : `FAILED at ${build.acknowledged}`,
+      fixed(build.cpuUsPerOp, 1),
+      fixed(build.loadAverage, 1),
       fixed(build.asyncMs.p50, 1),
       fixed(build.asyncMs.p999, 1),
       fixed(build.asyncMs.max, 1),

@@ -86,20 +86,33 @@ describe('change events', () => {
       }
 
       const expected = [
-        { name: 'a', kind: 'define', version: 1, seen: { v: 1 } },
-        { name: 'a', kind: 'replace', version: 2, seen: { v: 2 } },
-        { name: 'a', kind: 'replace', version: 3, seen: { v: 3 } },
-        { name: 'b', kind: 'define', version: 1, seen: [1] },
-        { name: 'a', kind: 'drop', version: 3, seen: null },
-        { name: 'b', kind: 'drop', version: 1, seen: null },
-        { name: 'a', kind: 'define', version: 1, seen: 'again' },
+        { name: 'a', kind: 'define', seen: { v: 1 } },
+        { name: 'a', kind: 'replace', seen: { v: 2 } },
+        { name: 'a', kind: 'replace', seen: { v: 3 } },
+        { name: 'b', kind: 'define', seen: [1] },
+        { name: 'a', kind: 'drop', seen: null },
+        { name: 'b', kind: 'drop', seen: null },
+        { name: 'a', kind: 'define', seen: 'again' },
       ];
       for (const seen of [ownerSeen, threadSeen(), remoteSeen]) {
-        expect(seen.map(({ name, kind, version, seen: value }) => ({ name, kind, version, seen: value }))).toEqual(expected);
+        expect(seen.map(({ name, kind, seen: value }) => ({ name, kind, seen: value }))).toEqual(expected);
         const seqs = seen.map((change) => change.seq);
         expect(seqs).toEqual([...seqs].sort((x, y) => x - y));
         expect(new Set(seqs).size).toBe(seqs.length);
+        // A define or replace's version is its seq; a drop's is the version it removed.
+        const last = new Map<string, number>();
+        for (const change of seen) {
+          expect(change.version, JSON.stringify(change)).toBe(change.kind === 'drop' ? last.get(change.name) : change.seq);
+          last.set(change.name, change.version);
+        }
       }
+      // 'a' defined again after its drop: a version it never had.
+      const versionsOfA = ownerSeen.filter((change) => change.name === 'a').map((change) => change.version);
+      expect(versionsOfA.slice(0, -1)).not.toContain(versionsOfA.at(-1));
+      // The same version everywhere (owner's map included).
+      expect(owner.version('a')).toBe(versionsOfA.at(-1));
+      expect(threadSeen().map((c) => c.version)).toEqual(ownerSeen.map((c) => c.version));
+      expect(remoteSeen.map((c) => c.version)).toEqual(ownerSeen.map((c) => c.version));
       // The same batch has the same seq everywhere.
       expect(threadSeen().map((c) => c.seq)).toEqual(ownerSeen.map((c) => c.seq));
       expect(remoteSeen.map((c) => c.seq)).toEqual(ownerSeen.map((c) => c.seq));
@@ -118,16 +131,19 @@ describe('change events', () => {
       owner.defineSync('x', 1);
       expect(seen).toEqual([]);
       await Promise.resolve();
-      expect(seen).toMatchObject([{ name: 'x', kind: 'define', version: 1 }]);
+      expect(seen).toMatchObject([{ name: 'x', kind: 'define', version: owner.version('x') }]);
+      expect(seen[0]!.version).toBe(seen[0]!.seq);
       await owner.apply([
         { op: 'replace', name: 'x', definition: 2 },
         { op: 'define', name: 'y', definition: 3 },
       ]);
       await until(() => seen.length === 3, 'the batch');
+      // The ops of one apply share its batch's version: its seq.
       expect(seen.slice(1)).toMatchObject([
-        { name: 'x', kind: 'replace', version: 2 },
-        { name: 'y', kind: 'define', version: 1 },
+        { name: 'x', kind: 'replace', version: seen[1]!.seq },
+        { name: 'y', kind: 'define', version: seen[1]!.seq },
       ]);
+      expect([owner.version('x'), owner.version('y')]).toEqual([seen[1]!.seq, seen[1]!.seq]);
       expect(seen[1]!.seq).toBe(seen[2]!.seq);
       expect(seen[1]!.seq).toBeGreaterThan(seen[0]!.seq);
     } finally {

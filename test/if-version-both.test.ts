@@ -1,11 +1,12 @@
 // Optimistic concurrency on both stores (issue 10): the same assertions on a file catalog
-// and on a PostgreSQL-backed one. `version(name)` is the commit seq of the write that
-// stored it (docs/api.md#version): new and larger on every define and replace, never
-// repeated, even across a drop; `replace`/`drop` with a stale `{ ifVersion }` refuse with
-// ERR_CATALOG_CONFLICT, carrying the current version, and change nothing; with the current
-// one they go through. Versions are compared for equality and order only, never counted.
+// and on a PostgreSQL-backed one. `version(name)` is the seq of the batch that last wrote
+// the name (on PostgreSQL: the batch's first change seq), so it grows with every write and
+// never repeats, even across a drop and a new define (no ABA); `replace`/`drop` with a stale
+// `{ ifVersion }` refuse with ERR_CATALOG_CONFLICT, carrying the current version, and change
+// nothing; with the current one they go through.
 import { Catalog } from 'duckcat';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runFixture } from './helpers/child.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 import { describePg, pgDatabase } from './helpers/pg-test.js';
 
@@ -33,40 +34,49 @@ function ifVersionSuite(open: Opener): void {
     return catalog;
   };
 
-  it('gives every define and replace a new, larger version, equal to its change event; none after a drop', async () => {
+  it('gives every write a new, larger version (the seq of its batch), none after a drop', async () => {
     const catalog = await fresh();
-    const events: Array<[string, number, number]> = [];
-    // Other names first, so the seqs of a's writes are not 1, 2, 3 by coincidence.
-    catalog.defineSync('pad1', {});
-    catalog.defineSync('pad2', {});
-    catalog.on('change', (change) => events.push([change.name, change.version, change.seq]));
     catalog.defineSync('a', { n: 1 });
-    const v1 = catalog.version('a')!;
-    expect(Number.isSafeInteger(v1) && v1 > 0).toBe(true);
+    const first = catalog.version('a')!;
+    expect(first).toBeGreaterThan(0);
     catalog.replaceSync('a', { n: 2 });
-    const v2 = catalog.version('a')!;
+    const second = catalog.version('a')!;
+    expect(second).toBeGreaterThan(first);
     await catalog.replace('a', { n: 3 });
-    const v3 = catalog.version('a')!;
-    expect(v2).toBeGreaterThan(v1);
-    expect(v3).toBeGreaterThan(v2);
+    expect(catalog.version('a')).toBeGreaterThan(second);
+    // Another name's write moves the catalog's seq too: versions are the catalog's, not a per-name count.
+    catalog.defineSync('a2', 1);
+    expect(catalog.version('a2')).toBeGreaterThan(catalog.version('a')!);
     catalog.dropSync('a');
     expect(catalog.version('a')).toBeUndefined();
     expect(catalog.version('never')).toBeUndefined();
+  });
+
+  it('gives a write the seq of its change event as its version', async () => {
+    const catalog = await fresh();
+    // Other names first, so the seqs of a's writes are not 1, 2, 3 by coincidence.
+    catalog.defineSync('pad1', {});
+    catalog.defineSync('pad2', {});
+    const events: Array<[string, number, number]> = [];
+    catalog.on('change', (change) => events.push([change.name, change.version, change.seq]));
+    catalog.defineSync('a', { n: 1 });
+    const v1 = catalog.version('a')!;
+    catalog.replaceSync('a', { n: 2 });
+    const v2 = catalog.version('a')!;
     await new Promise((resolve) => setImmediate(resolve));
-    // The version of a write is its change's seq.
-    expect(events.slice(0, 3)).toEqual([['a', v1, v1], ['a', v2, v2], ['a', v3, v3]]);
+    expect(events).toEqual([['a', v1, v1], ['a', v2, v2]]);
   });
 
   it('replaces and drops with the current ifVersion', async () => {
     const catalog = await fresh();
     catalog.defineSync('b', { n: 1 });
-    catalog.replaceSync('b', { n: 2 }, { ifVersion: catalog.version('b')! });
-    await catalog.replace('b', { n: 3 }, { ifVersion: catalog.version('b')! });
+    catalog.replaceSync('b', { n: 2 }, { ifVersion: catalog.version('b') });
+    await catalog.replace('b', { n: 3 }, { ifVersion: catalog.version('b') });
     expect(catalog.get('b')).toEqual({ n: 3 });
-    await catalog.drop('b', { ifVersion: catalog.version('b')! });
+    await catalog.drop('b', { ifVersion: catalog.version('b') });
     expect(catalog.has('b')).toBe(false);
     catalog.defineSync('b2', { n: 1 });
-    catalog.dropSync('b2', { ifVersion: catalog.version('b2')! });
+    catalog.dropSync('b2', { ifVersion: catalog.version('b2') });
     expect(catalog.has('b2')).toBe(false);
   });
 
@@ -75,13 +85,13 @@ function ifVersionSuite(open: Opener): void {
     catalog.defineSync('c', { n: 1 });
     const stale = catalog.version('c')!;
     catalog.replaceSync('c', { n: 2 });
-    const current = catalog.version('c')!;
     const calls: Array<[string, () => unknown]> = [
       ['replaceSync', () => catalog.replaceSync('c', { n: 99 }, { ifVersion: stale })],
       ['replace', () => catalog.replace('c', { n: 99 }, { ifVersion: stale })],
       ['dropSync', () => catalog.dropSync('c', { ifVersion: stale })],
       ['drop', () => catalog.drop('c', { ifVersion: stale })],
     ];
+    const current = catalog.version('c')!;
     for (const [label, call] of calls) {
       const error = await refusal(call);
       expect(error, label).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'c', expectedVersion: stale, currentVersion: current });
@@ -105,16 +115,35 @@ function ifVersionSuite(open: Opener): void {
     expect(catalog.has('ghost')).toBe(false);
   });
 
-  it('never gives a name defined again after a drop a version it had: a stale ifVersion from before the drop is refused', async () => {
+  it('gives a name defined again after a drop a version it never had: the old one conflicts (no ABA)', async () => {
     const catalog = await fresh();
     catalog.defineSync('e', { n: 1 });
-    const before = catalog.version('e')!;
-    catalog.dropSync('e', { ifVersion: before });
+    const first = catalog.version('e')!;
+    catalog.dropSync('e', { ifVersion: first });
     catalog.defineSync('e', { n: 2 });
-    const after = catalog.version('e')!;
-    expect(after).not.toBe(before);
-    expect(await refusal(() => catalog.replace('e', { n: 3 }, { ifVersion: before }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: after });
-    expect(catalog.get('e')).toEqual({ n: 2 });
+    const again = catalog.version('e')!;
+    expect(again).toBeGreaterThan(first);
+    expect(await refusal(() => catalog.replace('e', { n: 99 }, { ifVersion: first }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', expectedVersion: first, currentVersion: again });
+    // Also when the drop and the define are one apply (one batch).
+    await catalog.apply([{ op: 'drop', name: 'e' }, { op: 'define', name: 'e', definition: { n: 3 } }]);
+    const third = catalog.version('e')!;
+    expect(third).toBeGreaterThan(again);
+    expect(await refusal(() => catalog.drop('e', { ifVersion: again }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: third });
+    expect(catalog.get('e')).toEqual({ n: 3 });
+  });
+
+  it('answers two writes of one name sent in one tick with two versions (a batch writes a name once)', async () => {
+    const catalog = await fresh();
+    await Promise.all([catalog.define('t', 1), catalog.define('u', 1)]);
+    const events: number[] = [];
+    catalog.on('change', ({ name, version }) => name === 't' && events.push(version));
+    await Promise.all([catalog.replace('t', 3), catalog.replace('t', 4)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    // Two states of 't', two versions: the second write went into the next batch.
+    expect(events).toHaveLength(2);
+    expect(events[1]).toBeGreaterThan(events[0]!);
+    expect(catalog.version('t')).toBe(events[1]);
+    expect(catalog.get('t')).toBe(4);
   });
 
   it('refuses an ifVersion that is not a positive safe integer with ERR_CATALOG_INVALID', async () => {
@@ -131,19 +160,19 @@ function ifVersionSuite(open: Opener): void {
   it('keeps the versions and refusals across a reopen', async () => {
     const catalog = await fresh();
     catalog.defineSync('d', { n: 1 });
-    const stale = catalog.version('d')!;
+    const old = catalog.version('d')!;
     catalog.replaceSync('d', { n: 2 });
-    const current = catalog.version('d')!;
+    const version = catalog.version('d')!;
     open_.splice(open_.indexOf(catalog), 1);
     const path = catalog.path;
     await catalog.close();
     const again = await open();
     open_.push(again);
     expect(again.path).toBe(path);
-    expect(again.version('d')).toBe(current);
-    expect(await refusal(() => again.replace('d', { n: 3 }, { ifVersion: stale }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: current });
-    again.replaceSync('d', { n: 3 }, { ifVersion: current });
-    expect(again.version('d')).toBeGreaterThan(current);
+    expect(again.version('d')).toBe(version);
+    expect(await refusal(() => again.replace('d', { n: 3 }, { ifVersion: old }))).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: version });
+    again.replaceSync('d', { n: 3 }, { ifVersion: version });
+    expect(again.version('d')).toBeGreaterThan(version);
   });
 }
 
@@ -157,5 +186,30 @@ describePg('ifVersion on a postgres catalog', () => {
   ifVersionSuite(async () => {
     url ??= await pgDatabase('if_version');
     return Catalog.open(url);
+  });
+
+  it('refuses a replace guarded by a version read before another process dropped and defined the name again (no ABA)', async () => {
+    const abaUrl = await pgDatabase('if_version_aba');
+    const catalog = await Catalog.open(abaUrl);
+    try {
+      catalog.defineSync('aba', 'first');
+      const read = catalog.version('aba')!;
+      // Another process drops the name and defines it again, with the same definition.
+      const peer = await runFixture('pg-peer.mjs', [abaUrl, 'drop:aba', 'define:aba:"first"']);
+      expect(peer.code, peer.stderr).toBe(0);
+      expect(peer.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([{ name: 'aba', ok: true }, { name: 'aba', ok: true }]);
+      // This replica may not have seen it yet: PostgreSQL's row decides.
+      const error = await refusal(() => catalog.replaceSync('aba', 'lost', { ifVersion: read }));
+      await catalog.sync();
+      const now = catalog.version('aba')!;
+      expect(now).toBeGreaterThan(read);
+      expect(error).toMatchObject({ code: 'ERR_CATALOG_CONFLICT', definitionName: 'aba', expectedVersion: read, currentVersion: now });
+      await expect(catalog.drop('aba', { ifVersion: read })).rejects.toMatchObject({ code: 'ERR_CATALOG_CONFLICT', currentVersion: now });
+      expect(catalog.get('aba')).toBe('first');
+      catalog.replaceSync('aba', 'won', { ifVersion: now });
+      expect(catalog.get('aba')).toBe('won');
+    } finally {
+      await catalog.close();
+    }
   });
 });

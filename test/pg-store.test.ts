@@ -77,12 +77,14 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(Object.fromEntries(again.entries())).toEqual({ orders: { n: 2 }, sales: { metrics: ['revenue'] } });
     const rows = await adminQuery(url, 'SELECT name, json, version::int AS version FROM duckcat.definitions ORDER BY name');
     expect(rows.rows).toEqual([
-      { name: 'orders', json: '{"n":2}', version: 2 },
+      { name: 'orders', json: '{"n":2}', version: 3 },
       { name: 'sales', json: '{"metrics":["revenue"]}', version: 1 },
     ]);
     // Gapless, commit-ordered change log with the counter at its end.
-    const log = await adminQuery(url, 'SELECT seq::int AS seq, name, json FROM duckcat.changes ORDER BY seq');
+    const log = await adminQuery(url, 'SELECT seq::int AS seq, name, json, version::int AS version FROM duckcat.changes ORDER BY seq');
     expect(log.rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5]);
+    // A version is the seq of the batch's (first) change that wrote it; a drop's row names the version it removed.
+    expect(log.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 4]);
     expect(log.rows.map((row) => [row.name, row.json])).toEqual([
       ['sales', '{"metrics":["revenue"]}'],
       ['orders', '{"n":1}'],
@@ -134,7 +136,14 @@ describePg('PostgreSQL-backed catalog', () => {
     ]);
     expect(Object.fromEntries(a.entries())).toEqual({ one: 11, two: 2 });
     const versions = await adminQuery(url, 'SELECT name, version::int AS v FROM duckcat.definitions ORDER BY name');
-    expect(versions.rows).toEqual([{ name: 'one', v: 2 }, { name: 'two', v: 1 }]);
+    // Every op of one apply gets the batch's one version: its first change seq.
+    expect(versions.rows).toEqual([{ name: 'one', v: 1 }, { name: 'two', v: 1 }]);
+    expect(a.version('one')).toBe(1);
+    const log = await adminQuery(url, 'SELECT seq::int AS seq, name, version::int AS v FROM duckcat.changes ORDER BY seq');
+    expect(log.rows).toEqual([{ seq: 1, name: 'one', v: 1 }, { seq: 2, name: 'two', v: 1 }]);
+    // The next batch starts after the apply's last change: its version is new.
+    a.replaceSync('two', 22);
+    expect(a.version('two')).toBe(3);
   });
 
   it('refuses a stale ifVersion with ERR_CATALOG_CONFLICT across catalogs; of racing guarded replaces exactly one wins', async () => {
@@ -189,14 +198,18 @@ describePg('PostgreSQL-backed catalog', () => {
 
     const seen = changeOf(b, 'pushed');
     a.defineSync('pushed', 1);
-    expect(await seen).toMatchObject({ name: 'pushed', kind: 'define', version: 1 });
+    const defined = a.version('pushed');
+    expect(await seen).toMatchObject({ name: 'pushed', kind: 'define', version: defined });
     expect(b.get('pushed')).toBe(1);
+    expect(b.version('pushed')).toBe(defined);
     const replaced = changeOf(b, 'pushed');
     a.replaceSync('pushed', 2);
-    expect(await replaced).toMatchObject({ kind: 'replace', version: 2 });
+    const current = a.version('pushed')!;
+    expect(current).toBeGreaterThan(defined!);
+    expect(await replaced).toMatchObject({ kind: 'replace', version: current });
     const dropped = changeOf(b, 'pushed');
     a.dropSync('pushed');
-    expect(await dropped).toMatchObject({ kind: 'drop', version: 2 });
+    expect(await dropped).toMatchObject({ kind: 'drop', version: current });
     expect(b.has('pushed')).toBe(false);
   });
 
@@ -239,7 +252,7 @@ describePg('PostgreSQL-backed catalog', () => {
     await adminQuery(url, `ALTER ROLE ${role} LOGIN`);
     await b.sync();
     expect(Object.fromEntries(b.entries())).toEqual({ kept: 2, new: 3 });
-    expect([b.version('kept'), b.version('new')]).toEqual([2, 1]);
+    expect([b.version('kept'), b.version('new')]).toEqual([a.version('kept'), a.version('new')]);
     await new Promise((resolve) => setImmediate(resolve));
     expect(events.map((change) => [change.name, change.kind]).sort()).toEqual([['dropped-later', 'drop'], ['kept', 'replace'], ['new', 'define']]);
     // And it follows the log again from there.

@@ -88,7 +88,7 @@ function replies(port: MessagePort): Reply[] {
 }
 
 describe('Writer, driven without a thread', () => {
-  it('plans a batch, publishes its changes to every party and answers each its own replies', async () => {
+  it('plans a batch, publishes its changes to every party and answers each its own replies; a second write of a name starts the next batch', async () => {
     const { writer, owner, client } = rig();
     const other = client();
     owner.postMessage({ kind: 'bundle', requests: [
@@ -97,11 +97,15 @@ describe('Writer, driven without a thread', () => {
     ] });
     other.postMessage({ kind: 'write', id: 7, op: 'replace', name: 'b', json: '"x"' });
     expect(await writer.turn()).toBe(true);
+    // Every write's version is its batch's seq, so the second write of 'a' goes in the next
+    // batch (with the other party's write): two states of one name never share a version.
     const ownerMessages = received(owner);
-    expect(ownerMessages).toHaveLength(1);
-    expect(ownerMessages[0]).toMatchObject({ kind: 'changes', seq: 1, names: ['a', 'b'], jsons: ['1', '"x"'] });
-    expect((ownerMessages[0] as unknown as { replies: Reply[] }).replies.map((reply) => [reply.id, reply.ok])).toEqual([[1, true], [2, false]]);
-    expect(replies(other)).toEqual([{ kind: 'reply', id: 7, ok: true, version: 1 }]);
+    expect(ownerMessages).toHaveLength(2);
+    expect(ownerMessages[0]).toMatchObject({ kind: 'changes', seq: 1, names: ['a'], jsons: ['1'], versions: [1] });
+    expect(ownerMessages[1]).toMatchObject({ kind: 'changes', seq: 2, names: ['b'], jsons: ['"x"'], versions: [2] });
+    const ownReplies = ownerMessages.flatMap((message) => (message as unknown as { replies: Reply[] }).replies);
+    expect(ownReplies.map((reply) => [reply.id, reply.ok ? (reply as { version?: number }).version : reply.error.code])).toEqual([[1, 1], [2, 'ERR_CATALOG_EXISTS']]);
+    expect(replies(other)).toEqual([{ kind: 'reply', id: 7, ok: true, version: 2 }]);
     expect(await writer.turn()).toBe(false);
   });
 
@@ -174,7 +178,8 @@ describe('Writer, driven without a thread', () => {
     const [hello] = received(other);
     expect(hello).toMatchObject({ kind: 'hello', seq: 3 });
     const rows = (hello as { rows: { names: string[]; jsons: string[]; versions: number[] } }).rows;
-    expect(rows.names.map((name, i) => [name, rows.jsons[i], rows.versions[i]]).sort()).toEqual([['b', '2', 1], ['c', '"z"', 1]]);
+    // Each row's version is the seq of the batch that wrote it.
+    expect(rows.names.map((name, i) => [name, rows.jsons[i], rows.versions[i]]).sort()).toEqual([['b', '2', 2], ['c', '"z"', 3]]);
     owner.postMessage({ kind: 'write', id: 5, op: 'define', name: 'd', json: '4' });
     await writer.turn();
     expect(received(other)).toMatchObject([{ kind: 'changes', seq: 4, names: ['d'] }]);
@@ -189,7 +194,8 @@ describe('Writer, driven without a thread', () => {
     expect(received(channel.port1)).toEqual([]);
     channel.port1.postMessage({ kind: 'write', id: 9, op: 'define', name: 'k2', json: '2' });
     await writer.turn();
-    expect(received(channel.port1)).toEqual([{ kind: 'replies', replies: [{ kind: 'reply', id: 9, ok: true, version: 1 }] }]);
+    // Its reply's version is its batch's seq (2): the owner's write was batch 1.
+    expect(received(channel.port1)).toEqual([{ kind: 'replies', replies: [{ kind: 'reply', id: 9, ok: true, version: 2 }] }]);
   });
 
   it('counts a batch DuckDB refused and replayed op by op once: exact stats', async () => {
@@ -201,8 +207,9 @@ describe('Writer, driven without a thread', () => {
     await once(player, 'online');
     owner.postMessage({ kind: 'bundle', requests: ['a', 'b', 'c', 'd'].map((name, i) => ({ kind: 'write', id: i + 1, op: 'define', name, json: '1' })) });
     await writer.turn();
-    const outcome = replies(owner).map((reply) => (reply.ok ? 'ok' : reply.error.code));
-    expect(outcome).toEqual(['ok', 'ok', 'ERR_CATALOG_STORAGE', 'ok']);
+    const outcome = replies(owner).map((reply) => (reply.ok ? (reply as { version?: number }).version : reply.error.code));
+    // Each replayed op's version is its own batch's seq; a refused batch's seq is not reused.
+    expect(outcome).toEqual([2, 3, 'ERR_CATALOG_STORAGE', 5]);
     owner.postMessage({ kind: 'stats', id: 9 });
     await writer.turn();
     const [stats] = replies(owner);

@@ -86,7 +86,7 @@ export class Catalog extends CatalogView {
    */
   static async #openPostgres(url: string, options: unknown): Promise<Catalog> {
     const { rest, settings } = splitPgOptions(url, options);
-    const resolved = resolveOptions(rest, PG_CATALOG_OPTION_KEYS);
+    const resolved: ResolvedOptions = Object.freeze({ ...resolveOptions(rest, PG_CATALOG_OPTION_KEYS), commit: 'postgres' as const });
     const display = redactUrl(url);
     const feed = new ChangeFeed(new DefinitionMap());
     const { link, ready } = await WriterLink.start(display, resolved, (changes) => feed.apply(changes), settings);

@@ -3,7 +3,7 @@ export { CatalogClient } from './catalog-client.js';
 export { RemoteCatalog } from './remote/remote-catalog.js';
 export type { CatalogOp, CatalogView, HandleState, WatchOptions } from './catalog-view.js';
 export type { CatalogChange, CatalogDisconnect, CatalogEvents } from './change-events.js';
-export type { CatalogOptions, ConnectOptions } from '../shared/options.js';
+export type { CatalogOptions, CommitPoint, ConnectOptions } from '../shared/options.js';
 export type { PgCatalogOptions, PgConnectionOptions } from '../shared/pg-options.js';
 export type { WriteOptions } from '../shared/write-options.js';
 export { DEFAULT_OPTIONS } from '../shared/options.js';

@@ -2,11 +2,20 @@ import { CatalogInvalidError } from './errors.js';
 import type { CatalogOptions } from './options.js';
 
 /**
- * Connection settings passed to the `pg` package for a PostgreSQL-backed catalog. Only
- * these keys are accepted (each is `pg`'s own, with its meaning); the rest of the
- * connection comes from the URL.
+ * PostgreSQL settings of a PostgreSQL-backed catalog: `retainChanges`, and connection
+ * settings passed to the `pg` package. Only these keys are accepted (the connection ones
+ * are `pg`'s own, with its meaning); the rest of the connection comes from the URL.
  */
 export interface PgConnectionOptions {
+  /**
+   * How many of the newest changes the `changes` log keeps: older ones are deleted by the
+   * writers from time to time (in rounds, once the log has grown a tenth past this). A
+   * replica that falls further behind than this (a process cut off for long) reloads every
+   * row from a snapshot instead of reading the log. A positive integer, or `Infinity` to
+   * keep every change.
+   * @default 100000
+   */
+  retainChanges?: number;
   /** Longest a connection attempt may take, in ms. Default: `openTimeoutMs` at open, then at most `timeoutMs`. */
   connectionTimeoutMillis?: number;
   /** TLS: `true`, or `pg`'s / `tls.connect`'s options object (`ca`, `rejectUnauthorized`, ...). */
@@ -38,13 +47,19 @@ export const PG_CATALOG_OPTION_KEYS = ['timeoutMs', 'hangTimeoutMs', 'openTimeou
 export interface ResolvedPgSettings {
   readonly url: string;
   readonly schema: string;
-  readonly connection: Readonly<PgConnectionOptions>;
+  /** Connection settings for `pg` (without `retainChanges`). */
+  readonly connection: Readonly<Omit<PgConnectionOptions, 'retainChanges'>>;
+  /** See {@link PgConnectionOptions.retainChanges}; `Infinity` keeps every change. */
+  readonly retainChanges: number;
 }
+
+/** Default of {@link PgConnectionOptions.retainChanges}. */
+export const DEFAULT_RETAIN_CHANGES = 100_000;
 
 const POSTGRES_URL = /^postgres(ql)?:\/\//i;
 /** A plain lower-case identifier: no quoting needed, no surprises in `search_path` or NOTIFY channel names. */
 const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/;
-const CONNECTION_KEYS: ReadonlySet<string> = new Set(['connectionTimeoutMillis', 'ssl', 'application_name', 'keepAlive', 'keepAliveInitialDelayMillis']);
+const CONNECTION_KEYS: ReadonlySet<string> = new Set(['connectionTimeoutMillis', 'ssl', 'application_name', 'keepAlive', 'keepAliveInitialDelayMillis', 'retainChanges']);
 
 /** True for a `postgres://` or `postgresql://` URL: such a path opens a PostgreSQL-backed catalog. */
 export function isPostgresUrl(path: unknown): boolean {
@@ -70,7 +85,10 @@ export function splitPgOptions(url: string, options: unknown): { readonly rest: 
     throw new CatalogInvalidError('options.schema', `must be a lower-case SQL identifier (letters, digits, _; at most 63), got ${JSON.stringify(String(schema)).slice(0, 80)}`);
   }
   if (typeof pg !== 'object' || pg === null || Array.isArray(pg)) throw new CatalogInvalidError('options.pg', 'must be an object');
-  const connection = pg as Record<string, unknown>;
+  const { retainChanges = DEFAULT_RETAIN_CHANGES, ...connection } = pg as Record<string, unknown>;
+  if (retainChanges !== Number.POSITIVE_INFINITY && (typeof retainChanges !== 'number' || !Number.isSafeInteger(retainChanges) || retainChanges <= 0)) {
+    throw new CatalogInvalidError('options.pg.retainChanges', `must be a positive integer or Infinity, got ${String(retainChanges)}`);
+  }
   for (const key of Object.keys(connection)) {
     if (!CONNECTION_KEYS.has(key)) throw new CatalogInvalidError(`options.pg.${key}`, `unknown option (supported: ${[...CONNECTION_KEYS].join(', ')}; the rest goes in the URL)`);
   }
@@ -87,7 +105,7 @@ export function splitPgOptions(url: string, options: unknown): { readonly rest: 
   if (connection.keepAlive !== undefined && typeof connection.keepAlive !== 'boolean') throw new CatalogInvalidError('options.pg.keepAlive', 'must be a boolean');
   // Symbols (test hooks) are kept: the usual resolver reads them.
   for (const symbol of Object.getOwnPropertySymbols(options ?? {})) (rest as Record<symbol, unknown>)[symbol] = (options as Record<symbol, unknown>)[symbol];
-  return { rest: options === undefined ? undefined : rest, settings: Object.freeze({ url, schema, connection: Object.freeze({ ...connection }) as PgConnectionOptions }) };
+  return { rest: options === undefined ? undefined : rest, settings: Object.freeze({ url, schema, connection: Object.freeze({ ...connection }) as PgConnectionOptions, retainChanges: retainChanges as number }) };
 }
 
 /** The URL without its password: what error messages and `catalog.path` show. */

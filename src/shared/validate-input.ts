@@ -1,5 +1,8 @@
 import { types } from 'node:util';
 import { CatalogInvalidError } from './errors.js';
+import { MAX_DEFINITION_DEPTH, isPlainJson, prototypesAreClean } from './plain-json.js';
+
+export { MAX_DEFINITION_DEPTH };
 
 const { isProxy } = types;
 
@@ -22,13 +25,17 @@ export function validateName(name: unknown, maxBytes: number): asserts name is s
  * Serializes a definition to JSON text, refusing anything JSON would silently change:
  * undefined, functions, symbols, BigInt, NaN/Infinity, cycles, sparse arrays, non-plain
  * objects (Date, Map, class instances), strings with unpaired surrogates, getters and
- * proxies. It reads every value exactly once and writes the text itself (JSON.stringify
- * only quotes strings and prints numbers), so what is stored is what was checked: a getter
- * or proxy cannot answer the check with one value and the serializer with another.
+ * proxies. What is stored is what was checked: a getter or proxy cannot answer the check
+ * with one value and the serializer with another. Plain data is checked by
+ * {@link isPlainJson}, which runs no user code, and then written by JSON.stringify (which
+ * then runs none either); anything else by the checking writer, which reads every value
+ * exactly once and writes the text itself.
  * @throws {CatalogInvalidError} field `definition` (with the path of the bad value).
  */
 export function serializeDefinition(definition: unknown, maxBytes: number): string {
-  const json = writeJson(definition, 'definition', new Set());
+  // Plain data (nearly every definition) is checked without building anything, then written
+  // by JSON.stringify; anything else takes the checking writer, which refuses or writes it.
+  const json = isPlainJson(definition, 0) && prototypesAreClean() ? JSON.stringify(definition) : writeCheckedJson(definition);
   const bytes = Buffer.byteLength(json, 'utf8');
   if (bytes > maxBytes) {
     throw new CatalogInvalidError('definition', `is ${bytes} bytes of JSON, the limit is ${maxBytes}`);
@@ -36,8 +43,15 @@ export function serializeDefinition(definition: unknown, maxBytes: number): stri
   return json;
 }
 
-/** Deepest nesting of arrays and objects a definition may have (deeper ones overflow the stack somewhere). */
-export const MAX_DEFINITION_DEPTH = 256;
+/**
+ * The checking writer: reads every value once through its descriptor and writes the text
+ * itself, so it refuses with the path of the first bad value. Exported for the tests that
+ * prove the fast path writes the same text and refuses the same values.
+ * @internal
+ */
+export function writeCheckedJson(definition: unknown): string {
+  return writeJson(definition, 'definition', new Set());
+}
 
 function writeJson(value: unknown, path: string, ancestors: Set<object>): string {
   switch (typeof value) {

@@ -44,13 +44,6 @@ export interface BatchPlan extends Changes {
   readonly commitTo: (index: Versions) => void;
 }
 
-/**
- * Applies requests in order against the index, as if each ran alone, and reduces them
- * to their net effect per name. Refused ops (define of a stored name, drop of a missing
- * one) get their own error reply and change nothing, so the rest of the batch still
- * commits — without ever running a failing statement inside the transaction, where
- * DuckDB would turn the COMMIT into a silent rollback.
- */
 /** The batch's net effect as one journal record's rows. */
 export function journalRows(plan: Changes): JournalRow[] {
   const rows: JournalRow[] = [...plan.inserts, ...plan.updates];
@@ -67,7 +60,19 @@ export function applyRows(plan: Changes): ApplyRow[] {
   return rows;
 }
 
-export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[]): BatchPlan {
+/**
+ * Applies requests in order against the index, as if each ran alone, and reduces them
+ * to their net effect per name. Refused ops (define of a stored name, drop of a missing
+ * one) get their own error reply and change nothing, so the rest of the batch still
+ * commits — without ever running a failing statement inside the transaction, where
+ * DuckDB would turn the COMMIT into a silent rollback.
+ *
+ * @param version The version every define and replace of the batch gets: the seq its journal
+ *   record will have. Seqs only grow, so a name's version never repeats, even across a drop
+ *   and a new define (a per-name counter restarting at 1 would let `ifVersion` pass on a
+ *   different definition).
+ */
+export function planBatch(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[], version: number): BatchPlan {
   const overlay = new Map<string, Stored | null>();
   // The version each drop removed: a change event names it (the overlay keeps only null).
   const dropped = new Map<string, number>();
@@ -81,10 +86,10 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
     switch (request.op) {
       case WriteOp.DEFINE:
         if (current !== undefined) return refused(request, new CatalogExistsError(request.name));
-        return staged(request, overlay, 1);
+        return staged(request, overlay, version);
       case WriteOp.REPLACE:
         if (request.ifVersion !== undefined && request.ifVersion !== (current ?? 0)) return conflict(request, current);
-        return staged(request, overlay, (current ?? 0) + 1);
+        return staged(request, overlay, version);
       case WriteOp.DROP:
         // Checked first: a drop with ifVersion of an absent name is a conflict (version 0), not NOT_FOUND.
         if (request.ifVersion !== undefined && request.ifVersion !== (current ?? 0)) return conflict(request, current);

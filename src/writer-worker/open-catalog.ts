@@ -137,7 +137,11 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   const applied = loaded.appliedSeq ?? 0;
   const index: VersionIndex = new Map();
   loaded.rows.names.forEach((name, i) => index.set(name, { json: loaded.rows.jsons[i]!, version: loaded.rows.versions[i]! }));
-  if (history === undefined) return { index, seq: applied, appliedSeq: applied, log: undefined, recovery: undefined };
+  // A version is the seq of the batch that wrote it, and DuckDB records its position a moment
+  // after a small commit: after a crash its rows can carry seqs past that position. The next
+  // batch must still get a seq no row ever had, or a version would repeat (ifVersion's ABA).
+  const written = Math.max(applied, highestVersion(index));
+  if (history === undefined) return { index, seq: written, appliedSeq: applied, log: undefined, recovery: undefined };
 
   const missing = history.highestMissing;
   // DuckDB older than the journal's snapshot (its file lost or behind): the snapshot's rows
@@ -153,7 +157,7 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   }
   const later = history.batches.filter((batch) => batch.seq > applied);
   for (const batch of later) applyBatch(index, batch);
-  const seq = Math.max(applied, history.lastSeq);
+  const seq = Math.max(written, history.lastSeq);
   if (config.readOnly) return { index, seq, appliedSeq: applied, log: undefined, recovery: undefined };
   if (later.length > 0) {
     // DuckDB must hold every batch before the journal that alone has some is set aside.
@@ -200,7 +204,7 @@ function acceptDataLoss(config: JournalThreadConfig, store: StoreLink, history: 
   const readable = history.readable;
   const useJournal = readable !== undefined && readable.seq > fromFile.seq;
   const chosen = useJournal ? { seq: readable.seq, index: new Map(readable.state) } : fromFile;
-  const newest = Math.max(history.lastSeq, history.highestMissing, history.mark ?? 0, duckdb.applied);
+  const newest = Math.max(history.lastSeq, history.highestMissing, history.mark ?? 0, duckdb.applied, highestVersion(duckdb.index));
   const seq = Math.max(chosen.seq, newest);
   const reason =
     `acknowledged writes were unreadable (${what}); acceptDataLoss opened the catalog as of batch ${chosen.seq}, from ${useJournal ? 'the journal' : 'the catalog file and the journal'}: ` +
@@ -227,6 +231,13 @@ function dropCoveredSegments(path: string, history: JournalHistory): void {
   const covered = history.segments.filter((segment) => history.base !== undefined && segment.lastSeq <= history.base);
   for (const segment of covered) rmSync(segment.file, { force: true });
   if (covered.length > 0) syncDirectory(dirname(path));
+}
+
+/** The highest version of any row: no later batch may get a seq at or below it. */
+function highestVersion(index: VersionIndex): number {
+  let highest = 0;
+  for (const { version } of index.values()) if (version > highest) highest = version;
+  return highest;
 }
 
 function applyBatch(index: VersionIndex, batch: BatchRecord): void {

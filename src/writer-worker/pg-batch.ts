@@ -3,7 +3,7 @@ import { CatalogStorageError } from '../shared/errors.js';
 import type { WireError, WriteRequest } from '../shared/protocol.js';
 import { debug } from '../shared/debug-log.js';
 import { planBatch, type BatchPlan } from './batch-plan.js';
-import { sqlState, storageError } from './pg-connect.js';
+import { isConnectionLoss, sqlState, storageError } from './pg-connect.js';
 import type { PgSql } from './pg-schema.js';
 import { DeadlineError, within, type PgSession } from './pg-session.js';
 
@@ -62,7 +62,7 @@ export class PgBatch {
         return { outcome };
       } catch (error) {
         const state = sqlState(error);
-        const broken = client === undefined || client !== this.#session.client || isConnectionState(state) || error instanceof DeadlineError;
+        const broken = client === undefined || client !== this.#session.client || isConnectionLoss(error) || error instanceof DeadlineError;
         if (broken) {
           if (client !== undefined) this.#session.drop(client);
         } else if (client !== undefined) {
@@ -105,7 +105,10 @@ export class PgBatch {
     const names = [...new Set(requests.map((request) => request.name))];
     const stored = await client.query<{ name: string; version: string }>({ name: this.#sql.statement('versions'), text: this.#sql.readVersions, values: [names] });
     const index = new Map(stored.rows.map((row) => [row.name, Number(row.version)]));
-    const plan = planBatch(index, requests);
+    // Every write of the batch gets the batch's first change seq as its version: seqs only
+    // grow and each batch takes its own range, so a name's version never repeats, even
+    // across a drop and a define by another process (the journal store's contract too).
+    const plan = planBatch(index, requests, before + 1);
     const refusal = plan.replies.find((reply) => !reply.ok);
     if (allOrNothing && refusal !== undefined && !refusal.ok) {
       await client.query('ROLLBACK');
@@ -138,9 +141,5 @@ export class PgBatch {
     phase.at = 'commit';
     await client.query('COMMIT');
     return { kind: 'committed', plan, before, after: before + count };
-  }}
-
-/** Connection exceptions (08…) and operator intervention (57…: shutdown, crash, cancel): the session is gone. */
-function isConnectionState(state: string | undefined): boolean {
-  return state === undefined || state.startsWith('08') || state.startsWith('57');
+  }
 }

@@ -89,3 +89,15 @@ export function storageError(what: string, error: unknown): CatalogStorageError 
   const tag = state !== undefined ? ` (SQLSTATE ${state})` : typeof errno === 'string' ? ` (${errno})` : '';
   return new CatalogStorageError(`${what}: ${message}${tag}`, { cause: error });
 }
+
+/**
+ * True when an error means the session is gone: a connection exception (08…), operator
+ * intervention (57…: shutdown, crash, pg_terminate_backend), or a socket/driver error with
+ * no SQLSTATE. Not a server's refusal of a statement, nor duckcat's own typed errors.
+ */
+export function isConnectionLoss(error: unknown): boolean {
+  const state = sqlState(error);
+  if (state !== undefined) return state.startsWith('08') || state.startsWith('57');
+  const code = (error as { code?: unknown } | null)?.code;
+  return !(typeof code === 'string' && code.startsWith('ERR_CATALOG'));
+}

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { ResolvedPgSettings } from '../shared/pg-options.js';
 import { debug } from '../shared/debug-log.js';
-import { connectClient, destroyClient, endClient, storageError } from './pg-connect.js';
+import { connectClient, destroyClient, endClient, isConnectionLoss, storageError } from './pg-connect.js';
 import type { Replica } from './pg-replica.js';
 import type { ChangeRow, PgSql } from './pg-schema.js';
 
@@ -79,11 +79,20 @@ export class ChangeFeed {
     return this.#queued;
   }
 
-  /** The newest committed seq (for sync()): read on the feed's connection, or `fallback` when the feed is down. */
-  async committedSeq(fallback: () => Promise<Client>): Promise<number> {
-    const client = this.#client ?? (await fallback());
+  /** The feed's connection when it is up (sync() reads the counter on it). */
+  get client(): Client | undefined {
+    return this.#client;
+  }
+
+  /** The newest committed seq, read on `client`. */
+  async committedSeqOn(client: Client): Promise<number> {
     const result = await client.query<{ seq: string }>(this.#sql.readCounter);
     return Number(result.rows[0]?.seq ?? 0);
+  }
+
+  /** A query on the feed's connection found it dead: drop it and reconnect with backoff. */
+  lost(client: Client, error: unknown): void {
+    this.#lost(client, error);
   }
 
   /** Catches up on `client` (the writer's), for when the feed's own connection is down. */
@@ -101,35 +110,53 @@ export class ChangeFeed {
   }
 
   async #catchUpOnce(): Promise<void> {
-    let client = this.#client;
-    if (client === undefined) {
-      try {
-        client = await this.#connect();
-      } catch (error) {
-        this.#scheduleReconnect();
-        throw error;
+    for (let attempt = 1; ; attempt++) {
+      let client = this.#client;
+      if (client === undefined) {
+        try {
+          client = await this.#connect();
+        } catch (error) {
+          this.#scheduleReconnect();
+          throw error;
+        }
       }
-    }
-    try {
-      await this.#read(client);
-    } catch (error) {
-      this.#lost(client, error);
-      throw error;
+      try {
+        await this.#read(client);
+        return;
+      } catch (error) {
+        this.#lost(client, error);
+        // A session cut while idle is only found when used: one fresh connection, at once.
+        if (attempt > 1 || !isConnectionLoss(error)) throw error;
+      }
     }
   }
 
+  /**
+   * Reads the log after the replica's seq in pages and posts it. A batch is posted whole:
+   * a page that ends inside one is completed before it is posted, so no replica ever shows
+   * part of a batch (an apply of more rows than a page included).
+   */
   async #read(client: Client): Promise<void> {
     for (;;) {
       const from = this.#replica.seq;
-      const result = await client.query<{ seq: string; name: string; json: string | null; version: string }>({ name: this.#sql.statement('changes'), text: this.#sql.readChanges, values: [from, PAGE_ROWS] });
-      const rows: ChangeRow[] = result.rows.map((row) => ({ seq: Number(row.seq), name: row.name, json: row.json, version: Number(row.version) }));
-      if (rows.length > 0 && rows[0]!.seq > from + 1 && this.#replica.seq === from) {
-        // The log was pruned past this replica: it converges from a snapshot instead.
+      const result = await client.query<ChangeRecord>({ name: this.#sql.statement('changes'), text: this.#sql.readChanges, values: [from, PAGE_ROWS] });
+      const rows = result.rows.map(toChangeRow);
+      const full = rows.length === PAGE_ROWS;
+      const last = rows[rows.length - 1];
+      if (last !== undefined && last.seq < last.batchEnd) {
+        const rest = await client.query<ChangeRecord>({ name: this.#sql.statement('rest'), text: this.#sql.readBatchRest, values: [last.seq, last.batchEnd] });
+        for (const row of rest.rows) rows.push(toChangeRow(row));
+      }
+      if (rows.length > 0 && (rows[0]!.seq > from + 1 || !contiguous(rows))) {
+        // Posted meanwhile (an own batch, another read): read again from there.
+        if (this.#replica.seq !== from) continue;
+        // The log was pruned past this replica (or between the two reads): it converges
+        // from a snapshot instead.
         await this.resync(client);
         return;
       }
       this.#replica.postLog(rows);
-      if (rows.length < PAGE_ROWS) return;
+      if (!full) return;
     }
   }
 
@@ -196,4 +223,24 @@ export class ChangeFeed {
       );
     }, delay);
   }
+}
+
+/** A row of `changes` as `pg` returns it (bigint columns as strings). */
+interface ChangeRecord {
+  readonly seq: string;
+  readonly name: string;
+  readonly json: string | null;
+  readonly version: string;
+  readonly batch_end: string;
+}
+
+function toChangeRow(row: ChangeRecord): ChangeRow {
+  return { seq: Number(row.seq), name: row.name, json: row.json, version: Number(row.version), batchEnd: Number(row.batch_end) };
+}
+
+/** Gapless, and ending at its last batch's end. */
+function contiguous(rows: readonly ChangeRow[]): boolean {
+  for (let i = 1; i < rows.length; i++) if (rows[i]!.seq !== rows[i - 1]!.seq + 1) return false;
+  const last = rows[rows.length - 1]!;
+  return last.seq === last.batchEnd;
 }

@@ -1,7 +1,7 @@
 import type { Client } from 'pg';
 import type { ResolvedPgSettings } from '../shared/pg-options.js';
 import { debug } from '../shared/debug-log.js';
-import { connectClient, destroyClient, endClient } from './pg-connect.js';
+import { connectClient, destroyClient, endClient, isConnectionLoss } from './pg-connect.js';
 
 type PgModule = typeof import('pg');
 
@@ -49,6 +49,26 @@ export class PgSession {
       }
     })();
     return this.#connecting;
+  }
+
+  /**
+   * Runs `work` on the connection within `deadline`. A session found dead when used (cut
+   * while idle: pg_terminate_backend, a server restart) is replaced once, within the same
+   * deadline: an idle connection's death is only noticed by the next query. For reads and
+   * work that is safe to repeat; a batch's transaction has its own rule (pg-batch).
+   */
+  async use<T>(deadline: number, work: (client: Client) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connection(deadline);
+      try {
+        return await within(deadline, () => work(client), () => this.drop(client));
+      } catch (error) {
+        if (error instanceof DeadlineError || !isConnectionLoss(error)) throw error;
+        this.drop(client);
+        if (attempt > 1 || performance.now() >= deadline) throw error;
+        debug('pg session found dead, reconnecting once: %s', error instanceof Error ? error.message : String(error));
+      }
+    }
   }
 
   /** Drops a connection that failed or did not answer in time; the next call makes a new one. */

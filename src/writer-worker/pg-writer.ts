@@ -9,7 +9,8 @@ import { toWireError } from '../shared/wire-error.js';
 import { debug } from '../shared/debug-log.js';
 import { EventParty } from './event-party.js';
 import type { Parties } from './parties.js';
-import { storageError } from './pg-connect.js';
+import { isConnectionLoss, storageError } from './pg-connect.js';
+import { LogPruner } from './pg-prune.js';
 import { PgBatch, type Outcome } from './pg-batch.js';
 import type { ChangeFeed } from './pg-feed.js';
 import type { Replica } from './pg-replica.js';
@@ -44,6 +45,7 @@ export class PgWriter {
   readonly #budgetMs: number;
   readonly #session: PgSession;
   readonly #batch: PgBatch;
+  readonly #pruner: LogPruner;
   #queue: Work[] = [];
   #running = false;
   #finished = false;
@@ -60,6 +62,7 @@ export class PgWriter {
     // and a reply must still cross the port.
     this.#budgetMs = Math.max(1, config.timeoutMs - Math.min(1_000, Math.max(100, Math.floor(config.timeoutMs / 10))));
     this.#batch = new PgBatch(this.#session, sql, config.displayUrl, this.#budgetMs);
+    this.#pruner = new LogPruner(this.#session, sql, config.settings.retainChanges);
   }
 
   /** A party's message: the owner's requests (and bundles) as they are; a client's checked first. */
@@ -111,8 +114,15 @@ export class PgWriter {
         this.#queue = [];
         let at = 0;
         while (at < work.length) {
+          // A batch writes each name at most once, as on the journal store: every write's
+          // version is its batch's, so two writes of one name in one batch would answer two
+          // states with one version. A repeated name starts the next batch.
           let end = at;
-          while (end < work.length && work[end]!.message.kind === 'write') end++;
+          const names = new Set<string>();
+          while (end < work.length && work[end]!.message.kind === 'write' && !names.has((work[end]!.message as WriteRequest).name)) {
+            names.add((work[end]!.message as WriteRequest).name);
+            end++;
+          }
           if (end > at) {
             await this.#writeBatch(work.slice(at, end));
             at = end;
@@ -126,8 +136,12 @@ export class PgWriter {
           }
         }
       }
+      // Between batches, with nothing queued: the caller of the next write waits at most
+      // one bounded DELETE, never a write's own transaction.
+      if (this.#pruner.due(this.#replica.seq) && !this.#finished) await this.#pruner.run(this.#replica.seq, performance.now() + this.#budgetMs);
     } finally {
       this.#running = false;
+      if (this.#queue.length > 0 && !this.#finished) void this.#drain();
     }
   }
 
@@ -175,12 +189,6 @@ export class PgWriter {
     this.#stats.recordBatch(ops.length, 0, true, performance.now() - started);
     await this.#publish([work], [{ kind: 'reply', id: message.id, ok: true }], outcome, work.at + this.#budgetMs);
   }
-
-
-
-
-
-
 
   /**
    * Answers a batch. A committed one goes out after every change before it (read from the
@@ -248,7 +256,7 @@ export class PgWriter {
       case 'hello':
         this.#parties.add(party);
         party.listen();
-        party.send({ kind: 'hello', seq: this.#replica.seq, rows: this.#replica.columns(), commit: 'journal', persistent: true, pid: process.pid });
+        party.send({ kind: 'hello', seq: this.#replica.seq, rows: this.#replica.columns(), commit: 'postgres', persistent: true, pid: process.pid });
         party.wake();
         return;
       case 'sync':
@@ -277,15 +285,22 @@ export class PgWriter {
   async #sync({ party, message, at }: Work): Promise<void> {
     const deadline = at + this.#budgetMs;
     try {
-      const target = await within(deadline, () => this.#feed.committedSeq(() => this.#session.connection(deadline)), () => undefined);
+      const target = await this.#committedSeq(deadline);
       for (let round = 0; this.#replica.seq < target; round++) {
-        if (round < 2) await within(deadline, () => this.#feed.catchUp(), () => undefined);
-        else {
-          // Still behind after reading the log twice: the log no longer reaches back here
-          // (pruned to nothing past this replica), or the feed is down.
-          const client = await this.#session.connection(deadline);
-          await within(deadline, () => (round === 2 ? this.#feed.catchUpWith(client) : this.#feed.resync(client)), () => this.#session.drop(client));
+        if (round < 2) {
+          try {
+            await within(deadline, () => this.#feed.catchUp(), () => undefined);
+            continue;
+          } catch (error) {
+            // The feed cannot read the log right now (it reconnects with backoff): read it
+            // on the writer's connection instead, within this call's deadline.
+            if (error instanceof DeadlineError) throw error;
+            round = 1;
+          }
         }
+        // Still behind after reading the log: the log no longer reaches back here (pruned to
+        // nothing past this replica), or the feed is down.
+        await this.#session.use(deadline, (client) => (round <= 2 ? this.#feed.catchUpWith(client) : this.#feed.resync(client)));
       }
       this.#reply(party, { kind: 'reply', id: message.id, ok: true });
     } catch (error) {
@@ -293,6 +308,23 @@ export class PgWriter {
         ? new CatalogStorageError(`sync: PostgreSQL (${this.#config.displayUrl}) did not answer within ${this.#budgetMs} ms`, { cause: error })
         : error instanceof CatalogStorageError ? error : storageError(`sync: cannot read PostgreSQL (${this.#config.displayUrl})`, error));
     }
+  }
+
+  /**
+   * The counter now, read on the feed's connection, or on the writer's when the feed's is
+   * down or found dead (a session cut while idle is reconnected, not reported).
+   */
+  async #committedSeq(deadline: number): Promise<number> {
+    const feedClient = this.#feed.client;
+    if (feedClient !== undefined) {
+      try {
+        return await within(deadline, () => this.#feed.committedSeqOn(feedClient), () => undefined);
+      } catch (error) {
+        if (error instanceof DeadlineError || !isConnectionLoss(error)) throw error;
+        this.#feed.lost(feedClient, error);
+      }
+    }
+    return this.#session.use(deadline, (client) => this.#feed.committedSeqOn(client));
   }
 
   async #close(owner: EventParty, id: number): Promise<void> {
@@ -307,14 +339,6 @@ export class PgWriter {
     this.#onClosed();
   }
 
-
-
-
-
-
-
-
-
   #answer(party: EventParty, id: number, error: Error): void {
     this.#reply(party, { kind: 'reply', id, ok: false, error: toWireError(error) });
   }
@@ -324,7 +348,6 @@ export class PgWriter {
     party.wake();
   }
 }
-
 
 function assertNever(message: never): never {
   throw new Error(`unhandled request ${JSON.stringify(message)}`);

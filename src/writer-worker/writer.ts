@@ -134,8 +134,14 @@ export class Writer {
     stamp(this.#config.trace, TraceField.WOKE);
     let at = 0;
     while (at < work.length && !this.#finished) {
+      // A batch writes each name at most once: every write's version is its batch's seq, so
+      // two writes of one name in one batch would answer two states with one version.
       let end = at;
-      while (end < work.length && work[end]!.message.kind === 'write') end++;
+      const names = new Set<string>();
+      while (end < work.length && work[end]!.message.kind === 'write' && !names.has((work[end]!.message as WriteRequest).name)) {
+        names.add((work[end]!.message as WriteRequest).name);
+        end++;
+      }
       if (end > at) {
         await this.#writeBatch(work.slice(at, end));
         at = end;
@@ -177,7 +183,7 @@ export class Writer {
     }
     this.#waitForRoom();
     await this.#faults.maybeTrip('before-commit');
-    const plan = planBatch(this.#index, requests);
+    const plan = planBatch(this.#index, requests, this.#seq + 1);
     stamp(this.#config.trace, TraceField.PLANNED);
     const started = performance.now();
     const outcome = await this.#commit(plan);
@@ -211,7 +217,7 @@ export class Writer {
     }
     this.#waitForRoom();
     await this.#faults.maybeTrip('before-commit');
-    const plan = planBatch(this.#index, request.ops.map((op, i): WriteRequest => ({ kind: 'write', id: i, ...op })));
+    const plan = planBatch(this.#index, request.ops.map((op, i): WriteRequest => ({ kind: 'write', id: i, ...op })), this.#seq + 1);
     const refusal = plan.replies.find((reply) => !reply.ok);
     if (refusal !== undefined && !refusal.ok) {
       this.#stats.recordBatch(request.ops.length, request.ops.length, true, 0);
