@@ -52,6 +52,21 @@ function ifVersionSuite(open: Opener): void {
     expect(catalog.version('never')).toBeUndefined();
   });
 
+  it('gives a write the seq of its change event as its version', async () => {
+    const catalog = await fresh();
+    // Other names first, so the seqs of a's writes are not 1, 2, 3 by coincidence.
+    catalog.defineSync('pad1', {});
+    catalog.defineSync('pad2', {});
+    const events: Array<[string, number, number]> = [];
+    catalog.on('change', (change) => events.push([change.name, change.version, change.seq]));
+    catalog.defineSync('a', { n: 1 });
+    const v1 = catalog.version('a')!;
+    catalog.replaceSync('a', { n: 2 });
+    const v2 = catalog.version('a')!;
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(events).toEqual([['a', v1, v1], ['a', v2, v2]]);
+  });
+
   it('replaces and drops with the current ifVersion', async () => {
     const catalog = await fresh();
     catalog.defineSync('b', { n: 1 });
