@@ -1,16 +1,18 @@
 // Optimistic concurrency on both stores (issue 10): the same assertions on a file catalog
 // and on a PostgreSQL-backed one. `version(name)` is the seq of the batch that last wrote
-// the name (on PostgreSQL: the batch's first change seq), so it grows with every write and
+// the name (its change events' seq), so it grows with every write and
 // never repeats, even across a drop and a new define (no ABA); `replace`/`drop` with a stale
 // `{ ifVersion }` refuse with ERR_CATALOG_CONFLICT, carrying the current version, and change
 // nothing; with the current one they go through.
-import { Catalog } from 'duckcat';
+import { Catalog, type CatalogView } from 'duckcat';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runFixture } from './helpers/child.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 import { describePg, pgDatabase } from './helpers/pg-test.js';
 
 type Opener = () => Promise<Catalog>;
+/** Another handle on the same catalog: another process's view of it (a RemoteCatalog, or a peer on the same URL). */
+type Peer = (catalog: Catalog) => Promise<CatalogView>;
 
 /** The call's error (or a failure when it does not throw). */
 async function refusal(call: () => unknown): Promise<unknown> {
@@ -22,10 +24,12 @@ async function refusal(call: () => unknown): Promise<unknown> {
   throw new Error('expected the call to be refused');
 }
 
-function ifVersionSuite(open: Opener): void {
+function ifVersionSuite(open: Opener, peer: Peer): void {
   const open_: Catalog[] = [];
+  const peers: CatalogView[] = [];
   // One catalog at a time: a file has one owner per process.
   afterEach(async () => {
+    for (const view of peers.splice(0)) await view.close();
     for (const catalog of open_.splice(0)) await catalog.close();
   });
   const fresh = async (): Promise<Catalog> => {
@@ -65,6 +69,32 @@ function ifVersionSuite(open: Opener): void {
     const v2 = catalog.version('a')!;
     await new Promise((resolve) => setImmediate(resolve));
     expect(events).toEqual([['a', v1, v1], ['a', v2, v2]]);
+  });
+
+  it('gives every op of an apply the seq of the batch\'s change events as its one version, on every handle', async () => {
+    const catalog = await fresh();
+    const other = await peer(catalog);
+    peers.push(other);
+    catalog.defineSync('p', {});
+    await other.sync();
+    await new Promise((resolve) => setImmediate(resolve));
+    const events: Array<[string, number, number]> = [];
+    const seen: Array<[string, number, number]> = [];
+    catalog.on('change', (change) => events.push([change.name, change.version, change.seq]));
+    other.on('change', (change) => seen.push([change.name, change.version, change.seq]));
+    await catalog.apply([
+      { op: 'define', name: 'x', definition: 1 },
+      { op: 'define', name: 'y', definition: 2 },
+      { op: 'replace', name: 'p', definition: 3 },
+      { op: 'replace', name: 'x', definition: 4 },
+    ]);
+    const version = catalog.version('x')!;
+    expect([catalog.version('y'), catalog.version('p')]).toEqual([version, version]);
+    await other.sync();
+    await new Promise((resolve) => setImmediate(resolve));
+    const expected = [['x', version, version], ['y', version, version], ['p', version, version]];
+    expect([...events].sort()).toEqual([...expected].sort());
+    expect([...seen].sort()).toEqual([...expected].sort());
   });
 
   it('replaces and drops with the current ifVersion', async () => {
@@ -178,15 +208,18 @@ function ifVersionSuite(open: Opener): void {
 
 describe('ifVersion on a file catalog', () => {
   const path = tempCatalogPath();
-  ifVersionSuite(() => Catalog.open(path));
+  ifVersionSuite(() => Catalog.open(path), (catalog) => Catalog.connect(catalog.path));
 });
 
 describePg('ifVersion on a postgres catalog', () => {
   let url: string | undefined;
-  ifVersionSuite(async () => {
-    url ??= await pgDatabase('if_version');
-    return Catalog.open(url);
-  });
+  ifVersionSuite(
+    async () => {
+      url ??= await pgDatabase('if_version');
+      return Catalog.open(url);
+    },
+    () => Catalog.open(url!),
+  );
 
   it('refuses a replace guarded by a version read before another process dropped and defined the name again (no ABA)', async () => {
     const abaUrl = await pgDatabase('if_version_aba');

@@ -83,7 +83,7 @@ describePg('PostgreSQL-backed catalog', () => {
     // Gapless, commit-ordered change log with the counter at its end.
     const log = await adminQuery(url, 'SELECT seq::int AS seq, name, json, version::int AS version FROM duckcat.changes ORDER BY seq');
     expect(log.rows.map((row) => row.seq)).toEqual([1, 2, 3, 4, 5]);
-    // A version is the seq of the batch's (first) change that wrote it; a drop's row names the version it removed.
+    // A version is the seq of the batch (its last change) that wrote it; a drop's row names the version it removed.
     expect(log.rows.map((row) => row.version)).toEqual([1, 2, 3, 4, 4]);
     expect(log.rows.map((row) => [row.name, row.json])).toEqual([
       ['sales', '{"metrics":["revenue"]}'],
@@ -136,11 +136,11 @@ describePg('PostgreSQL-backed catalog', () => {
     ]);
     expect(Object.fromEntries(a.entries())).toEqual({ one: 11, two: 2 });
     const versions = await adminQuery(url, 'SELECT name, version::int AS v FROM duckcat.definitions ORDER BY name');
-    // Every op of one apply gets the batch's one version: its first change seq.
-    expect(versions.rows).toEqual([{ name: 'one', v: 1 }, { name: 'two', v: 1 }]);
-    expect(a.version('one')).toBe(1);
+    // Every op of one apply gets the batch's one version: its last change seq, the seq of its change events.
+    expect(versions.rows).toEqual([{ name: 'one', v: 2 }, { name: 'two', v: 2 }]);
+    expect(a.version('one')).toBe(2);
     const log = await adminQuery(url, 'SELECT seq::int AS seq, name, version::int AS v FROM duckcat.changes ORDER BY seq');
-    expect(log.rows).toEqual([{ seq: 1, name: 'one', v: 1 }, { seq: 2, name: 'two', v: 1 }]);
+    expect(log.rows).toEqual([{ seq: 1, name: 'one', v: 2 }, { seq: 2, name: 'two', v: 2 }]);
     // The next batch starts after the apply's last change: its version is new.
     a.replaceSync('two', 22);
     expect(a.version('two')).toBe(3);

@@ -105,10 +105,14 @@ export class PgBatch {
     const names = [...new Set(requests.map((request) => request.name))];
     const stored = await client.query<{ name: string; version: string }>({ name: this.#sql.statement('versions'), text: this.#sql.readVersions, values: [names] });
     const index = new Map(stored.rows.map((row) => [row.name, Number(row.version)]));
-    // Every write of the batch gets the batch's first change seq as its version: seqs only
-    // grow and each batch takes its own range, so a name's version never repeats, even
-    // across a drop and a define by another process (the journal store's contract too).
-    const plan = planBatch(index, requests, before + 1);
+    // Every write of the batch gets the batch's last change seq as its version: the seq its
+    // change event carries on every handle, as on the journal store. Seqs only grow and each
+    // batch takes its own range, so a name's version never repeats, even across a drop and a
+    // define by another process. The net change count (the range) does not depend on the
+    // version, so a batch of several changes is planned twice; one change, once.
+    const single = planBatch(index, requests, before + 1);
+    const changed = single.changes.names.length;
+    const plan = changed <= 1 ? single : planBatch(index, requests, before + changed);
     const refusal = plan.replies.find((reply) => !reply.ok);
     if (allOrNothing && refusal !== undefined && !refusal.ok) {
       await client.query('ROLLBACK');

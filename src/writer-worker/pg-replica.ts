@@ -51,30 +51,31 @@ export class Replica {
   }
 
   /**
-   * Posts change rows read from the log (a contiguous run from some seq on). Rows already
-   * posted are skipped; a name changed twice in the run starts a new message, so a
-   * handle's 'change' events still say define / replace / drop right.
+   * Posts change rows read from the log (a contiguous run of whole batches from some seq
+   * on), one message per batch with the batch's last seq, as the writer of the batch posted
+   * it: so an event's seq is the same on every handle and equals the version a define or
+   * replace got. Rows already posted are skipped.
    */
   postLog(rows: readonly ChangeRow[]): void {
     let names: string[] = [];
     let jsons: Array<string | null> = [];
     let versions: number[] = [];
     let last = this.#seq;
-    const flush = () => {
-      if (names.length > 0) this.#post({ kind: 'changes', seq: last, names, jsons, versions }, new Map());
-      names = [];
-      jsons = [];
-      versions = [];
-    };
     for (const row of rows) {
-      if (row.seq <= this.#seq || row.seq <= last) continue;
-      if (names.includes(row.name)) flush();
+      if (row.seq <= last) continue;
       names.push(row.name);
       jsons.push(row.json);
       versions.push(row.version);
       last = row.seq;
+      if (row.seq >= row.batchEnd) {
+        this.#post({ kind: 'changes', seq: row.seq, names, jsons, versions }, new Map());
+        names = [];
+        jsons = [];
+        versions = [];
+      }
     }
-    flush();
+    // A run that ends inside a batch: never posted (the feed completes a page's last batch
+    // first), so a handle never shows part of one.
   }
 
   /**
