@@ -135,13 +135,15 @@ export class PgWriter {
             break;
           }
         }
+        // Between rounds (also under a steady load, where the queue is never empty for
+        // long): a write that arrives meanwhile waits at most one bounded DELETE, and only
+        // about once per tenth of retainChanges changes. A read-only catalog deletes nothing.
+        if (!this.#config.readOnly && !this.#finished && this.#pruner.due(this.#replica.seq)) {
+          await this.#pruner.run(this.#replica.seq, performance.now() + this.#budgetMs);
+        }
       }
-      // Between batches, with nothing queued: the caller of the next write waits at most
-      // one bounded DELETE, never a write's own transaction.
-      if (this.#pruner.due(this.#replica.seq) && !this.#finished) await this.#pruner.run(this.#replica.seq, performance.now() + this.#budgetMs);
     } finally {
       this.#running = false;
-      if (this.#queue.length > 0 && !this.#finished) void this.#drain();
     }
   }
 
@@ -286,21 +288,22 @@ export class PgWriter {
     const deadline = at + this.#budgetMs;
     try {
       const target = await this.#committedSeq(deadline);
+      let viaFeed = true;
       for (let round = 0; this.#replica.seq < target; round++) {
-        if (round < 2) {
+        if (viaFeed && round < 2) {
           try {
             await within(deadline, () => this.#feed.catchUp(), () => undefined);
             continue;
           } catch (error) {
-            // The feed cannot read the log right now (it reconnects with backoff): read it
-            // on the writer's connection instead, within this call's deadline.
             if (error instanceof DeadlineError) throw error;
-            round = 1;
+            viaFeed = false; // it reconnects with backoff; this call reads on the writer's connection
           }
         }
-        // Still behind after reading the log: the log no longer reaches back here (pruned to
-        // nothing past this replica), or the feed is down.
-        await this.#session.use(deadline, (client) => (round <= 2 ? this.#feed.catchUpWith(client) : this.#feed.resync(client)));
+        // The feed cannot read the log, or read it and this replica is still behind: read it
+        // on the writer's connection; still behind after that, the log no longer reaches back
+        // here (pruned to nothing past this replica), so reload from a snapshot.
+        const reload = round >= 3;
+        await this.#session.use(deadline, (client) => (reload ? this.#feed.resync(client) : this.#feed.catchUpWith(client)));
       }
       this.#reply(party, { kind: 'reply', id: message.id, ok: true });
     } catch (error) {
