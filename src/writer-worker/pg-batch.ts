@@ -105,14 +105,7 @@ export class PgBatch {
     const names = [...new Set(requests.map((request) => request.name))];
     const stored = await client.query<{ name: string; version: string }>({ name: this.#sql.statement('versions'), text: this.#sql.readVersions, values: [names] });
     const index = new Map(stored.rows.map((row) => [row.name, Number(row.version)]));
-    // Every write of the batch gets the batch's last change seq as its version: the seq its
-    // change event carries on every handle, as on the journal store. Seqs only grow and each
-    // batch takes its own range, so a name's version never repeats, even across a drop and a
-    // define by another process. The net change count (the range) does not depend on the
-    // version, so a batch of several changes is planned twice; one change, once.
-    const single = planBatch(index, requests, before + 1);
-    const changed = single.changes.names.length;
-    const plan = changed <= 1 ? single : planBatch(index, requests, before + changed);
+    const plan = planVersioned(index, requests, before);
     const refusal = plan.replies.find((reply) => !reply.ok);
     if (allOrNothing && refusal !== undefined && !refusal.ok) {
       await client.query('ROLLBACK');
@@ -146,4 +139,30 @@ export class PgBatch {
     await client.query('COMMIT');
     return { kind: 'committed', plan, before, after: before + count };
   }
+}
+
+/**
+ * Plans a batch whose changes will be `before + 1 .. before + n`, giving every write the
+ * batch's last change seq `before + n` as its version: the seq its change event carries on
+ * every handle, as on the journal store. Seqs only grow and each batch takes its own range,
+ * so a name's version never repeats, even across a drop and a define by another process.
+ * `n` (the net change count) is known only after planning, so a batch of several changes is
+ * planned again with it. Only an apply whose op guesses the batch's own version (an
+ * `ifVersion` on a name staged earlier in it) can change `n` that way; when no version is
+ * consistent, the plan returned refuses that op (and an apply is all or nothing).
+ */
+export function planVersioned(index: ReadonlyMap<string, number>, requests: readonly WriteRequest[], before: number): BatchPlan {
+  let version = before + 1;
+  const tried: BatchPlan[] = [];
+  for (let tries = 0; tries < 4; tries++) {
+    const plan = planBatch(index, requests, version);
+    const count = plan.changes.names.length;
+    if (count === 0 || before + count === version) return plan;
+    tried.push(plan);
+    version = before + count;
+  }
+  // The versions alternate: the op whose guess flips the count is refused in one of them.
+  const refusing = tried.find((plan) => plan.replies.some((reply) => !reply.ok));
+  if (refusing !== undefined) return refusing;
+  throw new CatalogStorageError(`no consistent version for a batch of ${requests.length} writes after seq ${before}: nothing was committed`);
 }
