@@ -3,6 +3,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // One throwaway PostgreSQL cluster for the run (the pg-*.test.ts files), or the reason
+    // they skip; stopped and removed afterwards.
+    globalSetup: ['test/helpers/pg-global-setup.ts'],
     // Child processes, worker threads and fsyncs: generous, but every wait in duckcat
     // itself has its own deadline, so a hang still fails fast.
     testTimeout: 60_000,

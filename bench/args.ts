@@ -16,6 +16,10 @@ export interface BenchArgs {
   gets: number;
   skipCold: boolean;
   skipStages: boolean;
+  /** No PostgreSQL cluster: neither the (postgres) rows nor the visibility step. */
+  skipPg: boolean;
+  /** Writes timed by the cross-process visibility step. */
+  pgSamples: number;
   /** Quick and filtered runs write partial.* instead of latest.*. */
   quick: boolean;
   outDir: string | undefined;
@@ -26,12 +30,16 @@ const USAGE = `usage: node --expose-gc build/bench/run.js [options]
   --ops N           measured ops per round for one caller (default 2000; --quick 300)
   --warmup N        unmeasured ops before each round (default 50)
   --budget-ms N     cap on one target's round, in ms (default 4000)
-  --only a,b        run only targets whose label contains a or b; "cold-open" and
-                    "stages" (the defineSync stage breakdown) select those steps
+  --only a,b        run only targets whose label contains a or b; "cold-open",
+                    "stages" (the defineSync stage breakdown) and "pg-visibility"
+                    select those steps ("postgres" selects every PostgreSQL row)
   --cold-entries N  entries in the cold-open catalog (default 100000; --quick 10000)
   --gets N          gets timed after the cold open (default 1000000)
   --skip-cold       skip the cold-open step
   --skip-stages     skip the stage breakdown (--ops traced writes)
+  --skip-pg         skip the PostgreSQL-backed rows and "pg-visibility" (a throwaway
+                    cluster otherwise starts when the server binaries are installed)
+  --pg-samples N    writes timed by "pg-visibility" (default 500; --quick 100)
   --out DIR         where results go (default bench/results)
   --quick           a fast smoke run
 
@@ -60,6 +68,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
       gets: { type: 'string' },
       'skip-cold': { type: 'boolean', default: false },
       'skip-stages': { type: 'boolean', default: false },
+      'skip-pg': { type: 'boolean', default: false },
+      'pg-samples': { type: 'string' },
       out: { type: 'string' },
       quick: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -80,6 +90,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     gets: positive('gets', values.gets, 1_000_000),
     skipCold: values['skip-cold'],
     skipStages: values['skip-stages'],
+    skipPg: values['skip-pg'],
+    pgSamples: positive('pg-samples', values['pg-samples'], quick ? 100 : 500),
     quick,
     outDir: values.out,
   };

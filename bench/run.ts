@@ -1,6 +1,7 @@
 /**
  * Entry point of `npm run bench`: every write path in interleaved rounds in one fresh temp
- * directory, then the stage breakdown of one defineSync, then the cold open. Table on
+ * directory (the PostgreSQL-backed ones on a throwaway cluster of the run's own), then the
+ * stage breakdown of one defineSync, the cold open, and cross-process visibility on PostgreSQL. Table on
  * stdout, progress on stderr, and bench/results/latest.json and latest.svg for the record
  * (partial.* for --only/--quick runs).
  */
@@ -12,6 +13,9 @@ import { parseBenchArgs } from './args.js';
 import { runColdOpenInChild } from './cold-open.js';
 import type { ColdOpenResult } from './cold-open.js';
 import { describeEnvironment } from './environment.js';
+import { PgBenchServer } from './pg-server.js';
+import { measurePgVisibility, renderPgVisibility } from './pg-visibility.js';
+import type { PgVisibilityResult } from './pg-visibility.js';
 import { renderStageBreakdown } from './report-stages.js';
 import { renderColdOpen, renderTable } from './report-table.js';
 import { renderSvg } from './report-svg.js';
@@ -57,8 +61,24 @@ function selected(step: string, skipped: boolean): boolean {
   return !skipped && (args.only.length === 0 || args.only.includes(step));
 }
 
+/** Labels of the PostgreSQL rows and step: a cluster starts only when one of them is selected. */
+const PG_SELECTORS = ['duckcat defineSync (postgres)', 'duckcat define x64 (postgres)', 'pg-visibility'];
+const wantPg = !args.skipPg && (args.only.length === 0 || args.only.some((f) => PG_SELECTORS.some((label) => label.includes(f.toLowerCase()))));
+let pgServer: PgBenchServer | undefined;
+/** Why the PostgreSQL rows are missing from this run, when they are. */
+let pgSkipped: string | null = args.skipPg ? 'skipped (--skip-pg)' : null;
+if (wantPg) {
+  process.stderr.write('postgres: starting a throwaway cluster...\n');
+  const started = await PgBenchServer.start();
+  if (started instanceof PgBenchServer) pgServer = started;
+  else {
+    pgSkipped = started.skipped;
+    process.stderr.write(`postgres rows SKIPPED: ${pgSkipped}\n`);
+  }
+}
+
 try {
-  const targets = selectTargets(allTargets(), args.only);
+  const targets = selectTargets(allTargets(pgServer), args.only);
   const results = await runRounds(targets, root, args);
   addRatios(results, REFERENCE_LABEL);
 
@@ -75,6 +95,13 @@ try {
     cold = await runStep('cold-open', (dir) => runColdOpenInChild(dir, args.coldEntries, args.gets));
   }
 
+  let visibility: StepOutcome<PgVisibilityResult> = { result: null, error: null };
+  if (pgServer !== undefined && selected('pg-visibility', false)) {
+    const server = pgServer;
+    process.stderr.write(`pg visibility: ${args.pgSamples} writes in one process, seen by another...\n`);
+    visibility = await runStep('pg-visibility', () => measurePgVisibility(server, args.pgSamples, args.warmup));
+  }
+
   const environmentLine =
     `node ${env.node} · ${env.platform} · ${env.cpuCount} × ${env.cpuModel} · ${env.totalMemMB} MB RAM · ` +
     `${env.tmpFilesystem} · ${env.date}`;
@@ -87,6 +114,9 @@ try {
   if (stages.error !== null) console.log(`\nstage breakdown failed: ${stages.error}`);
   if (cold.result !== null) console.log(`\n${renderColdOpen(cold.result)}`);
   if (cold.error !== null) console.log(`\ncold open failed: ${cold.error}`);
+  if (visibility.result !== null) console.log(`\n${renderPgVisibility(visibility.result)}`);
+  if (visibility.error !== null) console.log(`\npg visibility failed: ${visibility.error}`);
+  if (pgSkipped !== null) console.log(`\nPostgreSQL rows SKIPPED: ${pgSkipped}`);
 
   // A filtered or quick run must not overwrite the full results the README points at.
   const base = args.only.length > 0 || args.quick ? 'partial' : 'latest';
@@ -101,10 +131,14 @@ try {
     stageBreakdownError: stages.error,
     coldOpen: cold.result,
     coldOpenError: cold.error,
+    pgVisibility: visibility.result,
+    pgVisibilityError: visibility.error,
+    pgSkipped,
   };
   await writeFile(join(outDir, `${base}.json`), `${JSON.stringify(report, null, 2)}\n`);
   if (results.length > 0) await writeFile(join(outDir, `${base}.svg`), renderSvg(results, env, args.rounds));
   process.stderr.write(`wrote ${join(outDir, `${base}.json`)}${results.length > 0 ? ` and ${base}.svg` : ''}\n`);
 } finally {
+  await pgServer?.stop();
   await rm(root, { recursive: true, force: true });
 }

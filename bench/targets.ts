@@ -1,17 +1,22 @@
 import { betterSqlite3 } from './peers/better-sqlite3.js';
 import { duckcatDefine, duckcatDefineSync } from './peers/duckcat.js';
 import { duckcatClientProcess, duckcatClientThread } from './peers/duckcat-clients.js';
+import { duckcatPgDefine, duckcatPgDefineSync } from './peers/duckcat-postgres.js';
 import { duckdbDirect } from './peers/duckdb-direct.js';
 import { fsyncFloor } from './peers/fsync-floor.js';
 import { jsonSidecar } from './peers/json-sidecar.js';
 import { lmdbAwaitPut, lmdbPutSync } from './peers/lmdb.js';
+import type { PgBenchServer } from './pg-server.js';
 import type { WriteTarget } from './write-target.js';
 
 /** The label every other row's ratio is taken against. */
 export const REFERENCE_LABEL = 'duckcat defineSync';
 
-/** Every write path in report order: duckcat first, then peers from heaviest to the floor. */
-export function allTargets(): WriteTarget[] {
+/**
+ * Every write path in report order: duckcat first (the Postgres-backed rows when `pg` is
+ * a running server), then peers from heaviest to the floor.
+ */
+export function allTargets(pg?: PgBenchServer): WriteTarget[] {
   return [
     duckcatDefineSync(),
     duckcatDefineSync('duckdb'),
@@ -21,6 +26,7 @@ export function allTargets(): WriteTarget[] {
     duckcatDefine(64),
     duckcatClientThread(),
     duckcatClientProcess(),
+    ...(pg === undefined ? [] : [duckcatPgDefineSync(pg), duckcatPgDefine(pg, 64)]),
     duckdbDirect(),
     lmdbAwaitPut(1),
     lmdbAwaitPut(64),

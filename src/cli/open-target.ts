@@ -3,6 +3,7 @@ import { resolve as resolvePath } from 'node:path';
 import { Catalog } from '../main/catalog.js';
 import type { CatalogView } from '../main/catalog-view.js';
 import { CatalogError, ErrorCode } from '../shared/errors.js';
+import { isPostgresUrl } from '../shared/pg-options.js';
 
 /** How the CLI reached the catalog: as its owner, or through the owner's socket. */
 export type Access = 'opened' | 'connected';
@@ -31,6 +32,11 @@ const RETRY_DELAY_MS = 100;
  * @throws {CatalogError} ERR_CATALOG_NOT_FOUND when no catalog exists at `path` and `mode.create` is false.
  */
 export async function openTarget(path: string, mode: OpenMode): Promise<Target> {
+  if (isPostgresUrl(path)) {
+    // Every process is a peer of a PostgreSQL-backed catalog: nothing to connect to.
+    const catalog = await Catalog.open(path, { readOnly: mode.readOnly });
+    return { catalog, access: 'opened', path: catalog.path };
+  }
   const absolute = resolvePath(path);
   let lastError: unknown;
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {

@@ -3,6 +3,7 @@ import { WriteOp, type ApplyOp, type WriteRequest, type WriterStats } from '../s
 import { MAX_BUNDLE, inOp } from '../shared/client-request.js';
 import { serializeDefinition, validateName } from '../shared/validate-input.js';
 import { readIfVersion, validateIfVersion, type WriteOptions } from '../shared/write-options.js';
+import type { CommitPoint } from '../shared/options.js';
 import { fromWireError } from '../shared/wire-error.js';
 import { EventEmitter } from 'node:events';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -26,7 +27,7 @@ export interface ViewLimits {
   readonly maxNameBytes: number;
   readonly maxDefinitionBytes: number;
   /** The owner's `commit` option (a party learns it from the owner). */
-  readonly commit: 'journal' | 'duckdb';
+  readonly commit: CommitPoint;
   /** True for a handle whose writer is in another process. */
   readonly remote?: boolean;
 }
@@ -73,10 +74,11 @@ export abstract class CatalogView {
   readonly persistent: boolean;
   /**
    * The owner's choice of when a write is acknowledged: `'journal'` once its journal record
-   * is fdatasync'ed (DuckDB follows behind), `'duckdb'` once DuckDB has committed it too.
+   * is fdatasync'ed (DuckDB follows behind), `'duckdb'` once DuckDB has committed it too;
+   * `'postgres'` for a PostgreSQL-backed catalog (once PostgreSQL's COMMIT returned).
    * A client or remote handle reports its owner's. See `CatalogOptions.commit`.
    */
-  readonly commit: 'journal' | 'duckdb';
+  readonly commit: CommitPoint;
   /**
    * True for a {@link RemoteCatalog}: the writer runs in the owner's process. (Its SQL
    * functions then need no spare libuv pool thread of this process to commit.)

@@ -3,6 +3,7 @@ import { dirname, resolve as resolvePath } from 'node:path';
 import type { MessagePort } from 'node:worker_threads';
 import { CatalogInvalidError, CatalogStorageError } from '../shared/errors.js';
 import { resolveOptions, type CatalogOptions, type ConnectOptions, type ResolvedOptions } from '../shared/options.js';
+import { PG_CATALOG_OPTION_KEYS, isPostgresUrl, redactUrl, splitPgOptions, type PgCatalogOptions } from '../shared/pg-options.js';
 import type { RecoveryReport } from '../shared/protocol.js';
 import { CatalogView } from './catalog-view.js';
 import { ChangeFeed } from './change-events.js';
@@ -44,8 +45,10 @@ export class Catalog extends CatalogView {
   /**
    * Opens (creating if needed) the catalog stored in the DuckDB file at `path`, starts its
    * writer worker and loads every definition into memory.
-   * @param path A file path, or omitted / ':memory:' for a catalog that persists nothing.
-   * @param options See {@link CatalogOptions}.
+   * @param path A file path, or omitted / ':memory:' for a catalog that persists nothing,
+   *   or a `postgres://` / `postgresql://` URL for a catalog stored in PostgreSQL, shared by
+   *   every process that opens it (needs the optional peer dependency `pg`).
+   * @param options See {@link CatalogOptions}; for a URL, {@link PgCatalogOptions}.
    * @returns The open catalog.
    * @throws {CatalogLockedError} ERR_CATALOG_LOCKED when another process (its `pid`) or
    *   another catalog of this process already owns the file.
@@ -53,7 +56,8 @@ export class Catalog extends CatalogView {
    * @throws {CatalogStorageError} ERR_CATALOG_STORAGE when DuckDB cannot open the file and
    *   there is no journal to rebuild it from.
    */
-  static async open(path?: string, options?: CatalogOptions): Promise<Catalog> {
+  static async open(path?: string, options?: CatalogOptions | PgCatalogOptions): Promise<Catalog> {
+    if (isPostgresUrl(path)) return Catalog.#openPostgres(path as string, options);
     const resolved = resolveOptions(options);
     if (path !== undefined && (typeof path !== 'string' || path.length === 0 || path.includes('\u0000'))) {
       throw new CatalogInvalidError('path', 'must be a non-empty string without NUL characters, or omitted for :memory:');
@@ -77,6 +81,20 @@ export class Catalog extends CatalogView {
   }
 
   /**
+   * A catalog stored in PostgreSQL: one writer thread owns the connections, the map is this
+   * process's replica, kept current by the change feed. No owner lock: every process is a peer.
+   */
+  static async #openPostgres(url: string, options: unknown): Promise<Catalog> {
+    const { rest, settings } = splitPgOptions(url, options);
+    const resolved: ResolvedOptions = Object.freeze({ ...resolveOptions(rest, PG_CATALOG_OPTION_KEYS), commit: 'postgres' as const });
+    const display = redactUrl(url);
+    const feed = new ChangeFeed(new DefinitionMap());
+    const { link, ready } = await WriterLink.start(display, resolved, (changes) => feed.apply(changes), settings);
+    feed.map.load(ready.rows);
+    return new Catalog(display, resolved, link, undefined, feed, undefined);
+  }
+
+  /**
    * Reaches a catalog owned by another process through the owner's `<file>.sock` (use it
    * when `open` throws ERR_CATALOG_LOCKED). Same reads and writes; the map is a replica
    * kept current by the owner's change stream. If the owner exits, calls fail with
@@ -87,6 +105,9 @@ export class Catalog extends CatalogView {
    *   to close it, or open it `readOnly` too.
    */
   static connect(path: string, options?: ConnectOptions): Promise<RemoteCatalog> {
+    if (isPostgresUrl(path)) {
+      return Promise.reject(new CatalogInvalidError('path', 'a PostgreSQL catalog has no owner to connect to: every process opens the URL itself with Catalog.open(url)'));
+    }
     return RemoteCatalog.connect(path, options);
   }
 

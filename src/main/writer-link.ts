@@ -4,6 +4,8 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { blockUntil } from '../shared/blocking-wait.js';
 import { CatalogClosedError, CatalogError, CatalogTimeoutError, CatalogWriterExitedError } from '../shared/errors.js';
 import type { ResolvedOptions } from '../shared/options.js';
+import type { ResolvedPgSettings } from '../shared/pg-options.js';
+import type { PgThreadConfig } from '../shared/pg-thread-config.js';
 import type { AckPoint, ChangesMessage, ClientInit, JournalThreadConfig, MainToWorker, ReadyMessage, StoreThreadConfig, WorkerToMain } from '../shared/protocol.js';
 import { REPLY_SEQ, Slot, WorkerState, createCatalogSlots, createReplySlot, ringDoorbell } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
@@ -13,6 +15,7 @@ import { PortLink } from './port-link.js';
 
 const JOURNAL_URL = new URL('../writer-worker/journal-thread.js', import.meta.url);
 const STORE_URL = new URL('../writer-worker/store-thread.js', import.meta.url);
+const PG_URL = new URL('../writer-worker/pg-thread.js', import.meta.url);
 const EXIT_CLOSE_MS = 2_000;
 /**
  * With `commit: 'journal'`, the store thread gathers acknowledged batches this long (at
@@ -24,10 +27,13 @@ const APPLY_WINDOW_MS = 1_000;
 /** How long an abandoned store thread gets to close DuckDB on its own before it is left behind. */
 const STORE_STOP_MS = 2_000;
 
-/** The writer's two threads: the journal thread acknowledges, the store thread owns DuckDB. */
+/**
+ * The writer's threads: the journal thread acknowledges, the store thread owns DuckDB. A
+ * PostgreSQL-backed catalog has one thread, which holds no DuckDB state (`store` absent).
+ */
 interface WriterThreads {
   readonly journal: Worker;
-  readonly store: Worker;
+  readonly store?: Worker;
 }
 
 /**
@@ -57,8 +63,9 @@ export class WriterLink extends PortLink implements ExitClosable {
     this.#threads = threads;
     this.#options = options;
     this.#path = path;
-    this.#exited = Promise.all([once(threads.journal, 'exit'), once(threads.store, 'exit')]).then(() => (this.#gone = true));
-    for (const [name, worker] of [['journal', threads.journal], ['store', threads.store]] as const) {
+    this.#exited = Promise.all(workersOf(threads).map((worker) => once(worker, 'exit'))).then(() => (this.#gone = true));
+    const named = threads.store === undefined ? [['writer', threads.journal] as const] : [['journal', threads.journal] as const, ['store', threads.store] as const];
+    for (const [name, worker] of named) {
       worker.once('exit', (code: number) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread exited with code ${String(code)}`)));
       worker.on('error', (error) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread crashed: ${error.message}`, { cause: error })));
       worker.unref();
@@ -70,14 +77,13 @@ export class WriterLink extends PortLink implements ExitClosable {
    * Starts the writer on `path` and waits until the file is held and every row is known.
    * @throws {CatalogError} the writer's open error (LOCKED, STORAGE, CORRUPT) or a timeout.
    */
-  static async start(path: string, options: ResolvedOptions, onChanges: (message: ChangesMessage) => void): Promise<{ link: WriterLink; ready: ReadyMessage }> {
+  static async start(path: string, options: ResolvedOptions, onChanges: (message: ChangesMessage) => void, pg?: ResolvedPgSettings): Promise<{ link: WriterLink; ready: ReadyMessage }> {
     const slots = createCatalogSlots();
     const reply = createReplySlot();
     const owner = new MessageChannel();
-    const between = new MessageChannel();
-    const threads = startThreads(path, options, slots, reply, owner.port2, between);
+    const threads = pg === undefined ? startThreads(path, options, slots, reply, owner.port2, new MessageChannel()) : startPgThread(path, pg, options, slots, reply, owner.port2);
     // process.exit() while the file opens must not tear the store thread down mid-call either.
-    const starting: ExitClosable = { closeAtExit: () => stopStoreAtExit(slots, reply) };
+    const starting: ExitClosable = { closeAtExit: () => (threads.store === undefined ? undefined : stopStoreAtExit(slots, reply)) };
     guardAtExit(starting);
     try {
       const first = await firstMessage(owner.port1, threads.journal, options.openTimeoutMs);
@@ -136,7 +142,8 @@ export class WriterLink extends PortLink implements ExitClosable {
   }
 
   closeAtExit(): void {
-    if (this.#gone) return;
+    // No DuckDB to protect: PostgreSQL rolls back whatever the ended connection left open.
+    if (this.#gone || this.#threads.store === undefined) return;
     if (Atomics.load(this.slots, Slot.WORKER_STATE) === WorkerState.RUNNING) {
       this.port.postMessage({ kind: 'close', id: this.nextId() } satisfies MainToWorker);
       ringDoorbell(this.slots);
@@ -258,7 +265,28 @@ async function exitWithin(exited: Promise<unknown>, ms: number): Promise<boolean
 }
 
 function waitForExits(threads: WriterThreads): Promise<unknown> {
-  return Promise.all([threads.journal, threads.store].map((worker) => (worker.threadId === -1 ? undefined : once(worker, 'exit'))));
+  return Promise.all(workersOf(threads).map((worker) => (worker.threadId === -1 ? undefined : once(worker, 'exit'))));
+}
+
+function workersOf(threads: WriterThreads): Worker[] {
+  return threads.store === undefined ? [threads.journal] : [threads.journal, threads.store];
+}
+
+/** The one thread of a PostgreSQL-backed catalog: it owns both connections. */
+function startPgThread(displayUrl: string, settings: ResolvedPgSettings, options: ResolvedOptions, slots: Int32Array, reply: Int32Array, ownerPort: MessagePort): WriterThreads {
+  const config: PgThreadConfig = {
+    settings,
+    displayUrl,
+    readOnly: options.readOnly,
+    timeoutMs: options.timeoutMs,
+    openTimeoutMs: options.openTimeoutMs,
+    maxNameBytes: options.maxNameBytes,
+    maxDefinitionBytes: options.maxDefinitionBytes,
+    slots,
+    reply,
+    port: ownerPort,
+  };
+  return { journal: new Worker(PG_URL, { workerData: config, transferList: [ownerPort], execArgv: [] }) };
 }
 
 /**
@@ -269,6 +297,7 @@ function waitForExits(threads: WriterThreads): Promise<unknown> {
 async function abandon(threads: WriterThreads, slots: Int32Array): Promise<void> {
   Atomics.store(slots, Slot.STOP_STORE, 1);
   await threads.journal.terminate();
+  if (threads.store === undefined) return;
   const storeExited = threads.store.threadId === -1 ? Promise.resolve() : once(threads.store, 'exit');
   if (await exitWithin(storeExited, STORE_STOP_MS)) return;
   if (Atomics.load(slots, Slot.DUCKDB_CALLS) === 0) await threads.store.terminate();

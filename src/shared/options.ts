@@ -104,7 +104,13 @@ export interface HiddenOptions {
   readonly compactAfterBytes: number;
 }
 
-export type ResolvedOptions = Readonly<Required<CatalogOptions>> & HiddenOptions;
+/**
+ * When a catalog acknowledges a write: the `commit` option of a file catalog, or
+ * `'postgres'` for a PostgreSQL-backed one (once PostgreSQL's COMMIT returned).
+ */
+export type CommitPoint = 'journal' | 'duckdb' | 'postgres';
+
+export type ResolvedOptions = Readonly<Omit<Required<CatalogOptions>, 'commit'>> & { readonly commit: CommitPoint } & HiddenOptions;
 
 export const DEFAULT_OPTIONS: Readonly<Required<CatalogOptions>> = Object.freeze({
   timeoutMs: 10_000,

@@ -3,6 +3,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { CatalogErrorCode } from './errors.js';
+import type { CommitPoint } from './options.js';
 
 export const WriteOp = {
   DEFINE: 'define',
@@ -287,7 +288,7 @@ export interface HelloMessage {
   readonly seq: number;
   readonly rows: Columns;
   /** The owner's `commit` option: a party's SQL functions guard the libuv pool only for `'duckdb'`. */
-  readonly commit: 'journal' | 'duckdb';
+  readonly commit: CommitPoint;
   /** False for a ':memory:' catalog. */
   readonly persistent: boolean;
   /** The owning process's pid, so a party can name it when the owner goes away. */
@@ -308,7 +309,7 @@ export interface ClientInit {
   readonly maxNameBytes: number;
   readonly maxDefinitionBytes: number;
   /** The owner's `commit` option (see {@link HelloMessage.commit}). */
-  readonly commit: 'journal' | 'duckdb';
+  readonly commit: CommitPoint;
 }
 
 /** Every reply of one batch for one party, in request order. */

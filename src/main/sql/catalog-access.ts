@@ -1,3 +1,4 @@
+import type { CommitPoint } from '../../shared/options.js';
 import type { ReadonlyJson } from '../frozen-json.js';
 
 /**
@@ -8,8 +9,11 @@ import type { ReadonlyJson } from '../frozen-json.js';
 export interface CatalogAccess {
   readonly path: string;
   readonly persistent: boolean;
-  /** When writes are acknowledged: only `'duckdb'` needs a libuv pool thread to commit. */
-  readonly commit: 'journal' | 'duckdb';
+  /**
+   * When writes are acknowledged: only `'duckdb'` needs a libuv pool thread to commit
+   * (`'postgres'`: the writer thread's sockets run on its own event loop).
+   */
+  readonly commit: CommitPoint;
   /** The writer runs in another process (a RemoteCatalog): its commits need none of this process's pool threads. */
   readonly remote: boolean;
   readonly closed: boolean;
