@@ -3,6 +3,7 @@
 // fresh process in a fresh directory that resolves `duckcat` to the built dist/.
 import { describe, expect, it } from 'vitest';
 import { docExamples, jsFences, normalize, runDocExample } from './helpers/doc-examples.js';
+import { pgDatabase, pgSkipReason } from './helpers/pg-test.js';
 
 const DOCS = ['README.md', 'docs/api.md'] as const;
 
@@ -21,8 +22,14 @@ describe.each(DOCS)('%s', (file) => {
   });
 
   for (const example of examples) {
-    it(`runs the example "${example.name}" (${example.where}) and prints what it shows`, async () => {
-      const result = await runDocExample(example);
+    // An example of a PostgreSQL-backed catalog reads its URL from CATALOG_URL: a fresh
+    // database on the run's throwaway cluster (skipped, saying why, without the binaries).
+    const needsPg = [...example.files.values()].some((source) => source.includes('process.env.CATALOG_URL'));
+    const test = needsPg && pgSkipReason !== undefined ? it.skip : it;
+    const skipped = needsPg && pgSkipReason !== undefined ? ` [SKIPPED: PostgreSQL missing: ${pgSkipReason}]` : '';
+    test(`runs the example "${example.name}" (${example.where}) and prints what it shows${skipped}`, async () => {
+      const env = needsPg ? { CATALOG_URL: await pgDatabase(`doc_${example.name}`) } : {};
+      const result = await runDocExample(example, 60_000, env);
       expect(result.code, result.stderr).toBe(0);
       expect(normalize(result.stdout)).toBe(normalize(example.expected.join('\n')));
     });

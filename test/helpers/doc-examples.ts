@@ -106,13 +106,13 @@ export interface ExampleRun {
  * checkout, so the built dist/) and everything the checkout's node_modules holds, the way
  * an app that installed duckcat would see them. Kills it after `timeoutMs`.
  */
-export async function runDocExample(example: DocExample, timeoutMs = 60_000): Promise<ExampleRun> {
+export async function runDocExample(example: DocExample, timeoutMs = 60_000, env: Readonly<Record<string, string>> = {}): Promise<ExampleRun> {
   const dir = mkdtempSync(join(tmpdir(), `duckcat-doc-${example.name}-`));
   try {
     linkModules(dir);
     for (const [name, source] of example.files) writeFileSync(join(dir, name), source);
     const entry = [...example.files.keys()][0]!;
-    return await run(dir, entry, timeoutMs);
+    return await run(dir, entry, timeoutMs, env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -129,8 +129,8 @@ function linkModules(dir: string): void {
   symlinkSync(ROOT, join(modules, 'duckcat'), 'dir');
 }
 
-function run(cwd: string, entry: string, timeoutMs: number): Promise<ExampleRun> {
-  const child = spawn(process.execPath, [entry], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+function run(cwd: string, entry: string, timeoutMs: number, env: Readonly<Record<string, string>>): Promise<ExampleRun> {
+  const child = spawn(process.execPath, [entry], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
