@@ -28,7 +28,7 @@ describe.each(DOCS)('%s', (file) => {
     const test = needsPg && pgSkipReason !== undefined ? it.skip : it;
     const skipped = needsPg && pgSkipReason !== undefined ? ` [SKIPPED: PostgreSQL missing: ${pgSkipReason}]` : '';
     test(`runs the example "${example.name}" (${example.where}) and prints what it shows${skipped}`, async () => {
-      const env = needsPg ? { CATALOG_URL: await pgDatabase(`doc_${example.name}`) } : {};
+      const env: Record<string, string> = needsPg ? { CATALOG_URL: await pgDatabase(`doc_${example.name}`) } : {};
       const result = await runDocExample(example, 60_000, env);
       expect(result.code, result.stderr).toBe(0);
       expect(normalize(result.stdout)).toBe(normalize(example.expected.join('\n')));

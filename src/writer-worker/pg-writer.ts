@@ -241,7 +241,7 @@ export class PgWriter {
     switch (message.kind) {
       case 'stats': {
         const seq = this.#replica.seq;
-        const stats = this.#stats.snapshot(this.#queue.length, this.#parties.size, { rows: 0, ms: 0, journaledSeq: seq, appliedSeq: seq, backpressureWaits: 0 });
+        const stats = this.#stats.snapshot(this.#queue.length, this.#parties.size, { rows: 0, bytes: 0, ms: 0, journaledSeq: seq, appliedSeq: seq, backpressureWaits: 0, throttledBatches: 0, throttledMs: 0 });
         this.#reply(party, { kind: 'reply', id: message.id, ok: true, stats });
         return;
       }
