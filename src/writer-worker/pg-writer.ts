@@ -114,15 +114,11 @@ export class PgWriter {
         this.#queue = [];
         let at = 0;
         while (at < work.length) {
-          // A batch writes each name at most once, as on the journal store: every write's
-          // version is its batch's, so two writes of one name in one batch would answer two
-          // states with one version. A repeated name starts the next batch.
+          // As on the journal store: every write of a batch gets the batch's version, and only
+          // its net state is published, so two writes of one name share a batch (and its one
+          // transaction) instead of costing a transaction each.
           let end = at;
-          const names = new Set<string>();
-          while (end < work.length && work[end]!.message.kind === 'write' && !names.has((work[end]!.message as WriteRequest).name)) {
-            names.add((work[end]!.message as WriteRequest).name);
-            end++;
-          }
+          while (end < work.length && work[end]!.message.kind === 'write') end++;
           if (end > at) {
             await this.#writeBatch(work.slice(at, end));
             at = end;
