@@ -385,12 +385,14 @@ export async function journalMutationFuzz({ runs, dir, seed = Date.now() % 2 ** 
       summary.deleted.refused++;
     } else if (sameMap(b.entries, model)) {
       summary.deleted.equal++;
-    } else if (applied.some((m) => m.file === 'c.duckdb.journal.mark') && applied.some((m) => m.tail || m.kind === 'delete-segment') && prefixLength(modelSeed, ops, b.entries) !== undefined) {
-      // Both witnesses erased at once: the journal's end (zeroed, cut, or the newest sealed
-      // log removed: it then reads as a torn tail) and its mark (`<file>.journal.mark`,
-      // which alone says how far the journal reached). The catalog is exactly an older one,
-      // a consistent prefix. Counted as the known double-fault limit, not failed. An older
-      // catalog with the mark intact is a failure (test/journal-damage-lost-file.test.ts).
+    } else if (applied.some((m) => m.file === 'c.duckdb.journal.mark') && applied.some((m) => m.tail || m.kind === 'delete-segment' || m.kind === 'delete-snapshot') && prefixLength(modelSeed, ops, b.entries) !== undefined) {
+      // Both witnesses erased at once, with the DuckDB file: the journal's end (zeroed, cut,
+      // or the newest sealed log removed: it then reads as a torn tail) or its beginning (the
+      // snapshot, when the live log holds no batch yet: an empty log reads as a journal that
+      // starts at batch 1), and its mark (`<file>.journal.mark`, which alone says how far the
+      // journal reached). The catalog is exactly an older one, a consistent prefix. Counted
+      // as the known limit, not failed. An older catalog with the mark intact is a failure
+      // (test/journal-damage-lost-file.test.ts).
       const m = prefixLength(modelSeed, ops, b.entries);
       summary.deleted.evidenceErased++;
       summary.deleted.erasedBatchesLost += ops - m;
