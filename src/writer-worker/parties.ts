@@ -11,28 +11,31 @@ export interface Party {
 }
 
 /**
- * A party of the journal thread, reached over a MessagePort with an Atomics reply counter.
- * Its requests are read with receiveMessageOnPort; the port's 'close' event (delivered
- * while the journal thread lets its event loop turn) marks it gone.
+ * A party reached over a MessagePort with an Atomics reply counter: what the journal thread
+ * and the PostgreSQL thread share. Subclasses decide how requests are read.
  */
-export class PortParty implements Party {
-  readonly #port: MessagePort;
+export abstract class PortPartyBase implements Party {
+  protected readonly port: MessagePort;
   readonly #reply: Int32Array;
   /** The owning Catalog: the only party that may close the catalog or add parties. */
   readonly owner: boolean;
-  /** Another process, reached through the store thread's socket bridge. */
-  readonly remote: boolean;
   #gone = false;
   /** False for a client thread until it asks for its hello: no changes pile up on an unused port. */
   #listening: boolean;
 
-  constructor(port: MessagePort, reply: Int32Array, owner: boolean, options: { remote?: boolean; listening?: boolean } = {}) {
-    this.#port = port;
+  protected constructor(port: MessagePort, reply: Int32Array, owner: boolean, listening: boolean) {
+    this.port = port;
     this.#reply = reply;
     this.owner = owner;
-    this.remote = options.remote ?? false;
-    this.#listening = options.listening ?? true;
-    port.on('close', () => (this.#gone = true));
+    this.#listening = listening;
+  }
+
+  get gone(): boolean {
+    return this.#gone;
+  }
+
+  protected markGone(): void {
+    this.#gone = true;
   }
 
   /** From now on the party receives every batch's changes. */
@@ -40,26 +43,13 @@ export class PortParty implements Party {
     this.#listening = true;
   }
 
-  get gone(): boolean {
-    return this.#gone;
-  }
-
-  /** Every request this party has sent since the last call. */
-  receive(): unknown[] {
-    const messages: unknown[] = [];
-    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
-      messages.push(received.message);
-    }
-    return messages;
-  }
-
   send(message: WorkerToMain): void {
     if (this.#gone) return;
     if (message.kind === 'changes' && !this.#listening) {
-      if (message.replies !== undefined) this.#port.postMessage({ kind: 'replies', replies: message.replies });
+      if (message.replies !== undefined) this.port.postMessage({ kind: 'replies', replies: message.replies });
       return;
     }
-    this.#port.postMessage(message);
+    this.port.postMessage(message);
   }
 
   wake(): void {
@@ -68,7 +58,32 @@ export class PortParty implements Party {
 
   close(): void {
     this.#gone = true;
-    this.#port.close();
+    this.port.close();
+  }
+}
+
+/**
+ * A party of the journal thread. Its requests are read with receiveMessageOnPort; the
+ * port's 'close' event (delivered while the journal thread lets its event loop turn)
+ * marks it gone.
+ */
+export class PortParty extends PortPartyBase {
+  /** Another process, reached through the store thread's socket bridge. */
+  readonly remote: boolean;
+
+  constructor(port: MessagePort, reply: Int32Array, owner: boolean, options: { remote?: boolean; listening?: boolean } = {}) {
+    super(port, reply, owner, options.listening ?? true);
+    this.remote = options.remote ?? false;
+    port.on('close', () => this.markGone());
+  }
+
+  /** Every request this party has sent since the last call. */
+  receive(): unknown[] {
+    const messages: unknown[] = [];
+    for (let received = receiveMessageOnPort(this.port); received !== undefined; received = receiveMessageOnPort(this.port)) {
+      messages.push(received.message);
+    }
+    return messages;
   }
 }
 

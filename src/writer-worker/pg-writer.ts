@@ -17,6 +17,7 @@ import type { Replica } from './pg-replica.js';
 import type { PgSql } from './pg-schema.js';
 import { DeadlineError, PgSession, within } from './pg-session.js';
 import { StatsRecorder } from './writer-stats.js';
+import { runWork } from './work-runs.js';
 
 type PgModule = typeof import('pg');
 
@@ -112,25 +113,12 @@ export class PgWriter {
       while (this.#queue.length > 0 && !this.#finished) {
         const work = this.#queue;
         this.#queue = [];
-        let at = 0;
-        while (at < work.length) {
-          // As on the journal store: every write of a batch gets the batch's version, and only
-          // its net state is published, so two writes of one name share a batch (and its one
-          // transaction) instead of costing a transaction each.
-          let end = at;
-          while (end < work.length && work[end]!.message.kind === 'write') end++;
-          if (end > at) {
-            await this.#writeBatch(work.slice(at, end));
-            at = end;
-          } else {
-            await this.#control(work[at]!);
-            at++;
-          }
-          if (this.#finished) {
-            for (const rest of work.slice(at)) this.#answer(rest.party, rest.message.id, new CatalogClosedError());
-            break;
-          }
-        }
+        const unrun = await runWork(work, {
+          batch: (writes) => this.#writeBatch(writes),
+          control: (one) => this.#control(one),
+          finished: () => this.#finished,
+        });
+        for (const rest of unrun) this.#answer(rest.party, rest.message.id, new CatalogClosedError());
         // Between rounds (also under a steady load, where the queue is never empty for
         // long): a write that arrives meanwhile waits at most one bounded DELETE, and only
         // about once per tenth of retainChanges changes. A read-only catalog deletes nothing.

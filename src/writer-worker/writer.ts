@@ -5,6 +5,7 @@ import type { ApplyRequest, ChangesMessage, Columns, HelloMessage, JournalThread
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { applyRows, journalRows, planBatch, type BatchPlan, type Versions } from './batch-plan.js';
+import { runWork } from './work-runs.js';
 import { Faults } from './faults.js';
 import { journalPaths } from './journal-files.js';
 import type { JournalLog } from './journal-log.js';
@@ -137,24 +138,12 @@ export class Writer {
     }
     if (work.length === 0) return fromStore.length > 0;
     stamp(this.#config.trace, TraceField.WOKE);
-    let at = 0;
-    while (at < work.length && !this.#finished) {
-      // Every write of a batch gets the batch's seq as its version, even two writes of one
-      // name: only the batch's net state is ever published (with that version), and a later
-      // op of the batch guarded by the name's old version is refused. Cutting the batch at a
-      // repeated name instead cost one fdatasync per repeat: a client repeating one big
-      // definition stalled the owner's writes past timeoutMs (socket fuzz).
-      let end = at;
-      while (end < work.length && work[end]!.message.kind === 'write') end++;
-      if (end > at) {
-        await this.#writeBatch(work.slice(at, end));
-        at = end;
-      } else {
-        await this.#control(work[at]!);
-        at++;
-      }
-    }
-    for (const { party, message } of work.slice(at)) this.#answer(party, message.id, new CatalogClosedError());
+    const unrun = await runWork(work, {
+      batch: (writes) => this.#writeBatch(writes),
+      control: (one) => this.#control(one),
+      finished: () => this.#finished,
+    });
+    for (const { party, message } of unrun) this.#answer(party, message.id, new CatalogClosedError());
     return true;
   }
 
