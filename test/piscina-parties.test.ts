@@ -56,6 +56,10 @@ describe('a piscina pool with default options, 1,000 tasks', () => {
     const { parties, rssGrowthMb } = await runTasks('per-task');
     // Between rounds every task's client has left: only the owner remains.
     for (const count of parties) expect(count).toBe(1);
-    expect(rssGrowthMb).toBeLessThan(150);
+    // The exact check is the party count above. RSS is the leak's other signature: ~6 MB per
+    // task at 20k entries before the fix, so ~480 MB over these 800 tasks at 2k. Garbage of
+    // closed clients not yet collected in the pool's threads (each now also carries a
+    // versions map) measured 19–75 MB alone and up to 154 MB in CI beside another test file.
+    expect(rssGrowthMb).toBeLessThan(240);
   }, 120_000);
 });
