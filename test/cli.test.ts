@@ -282,4 +282,18 @@ describe('duckcat check', () => {
     expect(readdirSync(copy).sort()).toEqual(names);
     expect(digests()).toEqual(before);
   }, SLOW);
+  it('reports a second row for a name, written into the table by hand (it has no key)', async () => {
+    const path = tempCatalogPath();
+    const cat = await Catalog.open(path);
+    for (let i = 0; i < 3; i++) cat.defineSync(`d${i}`, { i });
+    await cat.close();
+    const instance = await DuckDBInstance.create(path);
+    const connection = await instance.connect();
+    await connection.run(`INSERT INTO semantic_layer._definitions SELECT * FROM semantic_layer._definitions WHERE name = 'd1'`);
+    connection.closeSync();
+    instance.closeSync();
+    const report = await cli(['check', path, '--json']);
+    expect(report.code).toBe(2);
+    expect((json(report) as { problems: string[] }).problems).toEqual([expect.stringContaining('more than one row for 1 names (d1)')]);
+  }, SLOW);
 });

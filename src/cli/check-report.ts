@@ -77,6 +77,7 @@ export async function checkCatalog(givenPath: string): Promise<CheckReport> {
       problems.push(`DuckDB cannot read ${path}: ${duck.error}`);
       break;
     case 'readable': {
+      if (duck.duplicated.length > 0) problems.push(`DuckDB holds more than one row for ${duck.duplicated.length} names (${duck.duplicated.slice(0, 5).join(', ')}): the table was written outside duckcat`);
       if (history === undefined || !history.exists) break;
       const applied = duck.appliedSeq ?? 0;
       if (applied > history.lastSeq) {

@@ -10,7 +10,13 @@ export type DuckDBRead =
   | { readonly state: 'missing' }
   | { readonly state: 'held'; readonly pid: number | undefined }
   | { readonly state: 'unreadable'; readonly error: string }
-  | { readonly state: 'readable'; readonly appliedSeq: number | null; readonly rows: Map<string, Stored> };
+  | {
+      readonly state: 'readable';
+      readonly appliedSeq: number | null;
+      readonly rows: Map<string, Stored>;
+      /** Names with more than one row (the table has no key; duckcat keeps one row per name). */
+      readonly duplicated: readonly string[];
+    };
 
 // ignoreBOM: a name that starts with U+FEFF keeps it (names come back as bytes, see sql.ts).
 const NAME_DECODER = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
@@ -33,7 +39,7 @@ export async function readDuckDB(path: string): Promise<DuckDBRead> {
   const connection = await instance.connect();
   try {
     const exists = (await connection.runAndReadAll(TABLE_EXISTS)).getRows()[0]?.[0];
-    if (exists === 0) return { state: 'readable', appliedSeq: null, rows: new Map() };
+    if (exists === 0) return { state: 'readable', appliedSeq: null, rows: new Map(), duplicated: [] };
     let appliedSeq: number | null = null;
     try {
       const value = (await connection.runAndReadAll(SELECT_APPLIED_SEQ)).getRows()[0]?.[0];
@@ -43,10 +49,13 @@ export async function readDuckDB(path: string): Promise<DuckDBRead> {
     }
     const rows = new Map<string, Stored>();
     const reader = await connection.runAndReadAll(SELECT_ALL);
-    for (const [name, json, version] of reader.getRows() as Array<[DuckDBBlobValue, string, number]>) {
-      rows.set(NAME_DECODER.decode(name.bytes), { json, version });
+    const duplicated = new Set<string>();
+    for (const [bytes, json, version] of reader.getRows() as Array<[DuckDBBlobValue, string, number]>) {
+      const name = NAME_DECODER.decode(bytes.bytes);
+      if (rows.has(name)) duplicated.add(name);
+      rows.set(name, { json, version });
     }
-    return { state: 'readable', appliedSeq, rows };
+    return { state: 'readable', appliedSeq, rows, duplicated: [...duplicated].sort() };
   } catch (error) {
     return { state: 'unreadable', error: error instanceof Error ? error.message : String(error) };
   } finally {

@@ -2,7 +2,6 @@ import {
   DuckDBAppender,
   DuckDBConnection,
   DuckDBInstance,
-  INTEGER,
   LIST,
   VARCHAR,
   listValue,
@@ -25,17 +24,19 @@ export interface StoreChanges {
   readonly updates: readonly Row[];
   /** Names stored before and now absent. */
   readonly deletes: readonly string[];
-  /** Names whose prior state is unknown (a roll-forward after a crash): insert or replace. */
+  /**
+   * Present in a roll-forward after a crash, where no name's prior state is known (and
+   * `deletes` may name rows DuckDB never had): insert or replace.
+   */
   readonly upserts?: readonly Row[];
 }
 
 /**
- * DuckDB checkpoints when its WAL passes this (its default is 16 MB). A checkpoint after
- * updates rewrites the updated columns of every row group touched, so its cost grows with
- * the table, not with the change: 2 s at 500 MB of 8 KB definitions, inside the apply that
- * crosses the threshold, and every such apply held writers behind `maxLagMs` and fought
- * the journal's fdatasync for the disk. Four times fewer of them cost a WAL four times as
- * long to replay after a crash (a clean close checkpoints) and at most as much memory.
+ * DuckDB checkpoints when its WAL passes this (its default is 16 MB). Each checkpoint is a
+ * burst of writes and syncs that the journal's fdatasync queues behind: in the 500 MB soak
+ * (test/soak/big-catalog.mjs, unkeyed table) replaceSync's p99.9 during compaction was
+ * 21 ms at 64 MB and 85 ms at 16 MB. A longer WAL costs replay time after a crash (a
+ * clean close checkpoints) and at most as much memory.
  */
 const CHECKPOINT_THRESHOLD = '64MB';
 
@@ -43,11 +44,8 @@ const CONFLICT_RETRIES = 3;
 const CONFLICT_BACKOFF_MS = 5;
 
 interface Statements {
-  readonly updateOne: DuckDBPreparedStatement;
   readonly deleteOne: DuckDBPreparedStatement;
   readonly deleteMany: DuckDBPreparedStatement;
-  readonly updateMany: DuckDBPreparedStatement;
-  readonly upsertMany: DuckDBPreparedStatement;
   readonly setAppliedSeq: DuckDBPreparedStatement;
 }
 
@@ -61,6 +59,7 @@ export class Store {
   // measured ~20% faster than a prepared INSERT. Inside BEGIN…COMMIT it joins the transaction.
   #appender: DuckDBAppender | undefined;
   #closed = false;
+  #divergenceSeen = false;
 
   private constructor(instance: DuckDBInstance, connection: DuckDBConnection, statements: Statements | undefined, inFlight: InFlight) {
     this.#instance = instance;
@@ -95,13 +94,11 @@ export class Store {
       let statements: Statements | undefined;
       if (!options.readOnly) {
         await inFlight.run(() => connection.run(sql.CREATE_SCHEMA));
+        await migrateToUnkeyed(connection, inFlight);
         const prepare = (text: string) => inFlight.run(() => connection.prepare(text));
         statements = {
-          updateOne: await prepare(sql.UPDATE_ONE),
           deleteOne: await prepare(sql.DELETE_ONE),
           deleteMany: await prepare(sql.DELETE_MANY),
-          updateMany: await prepare(sql.UPDATE_MANY),
-          upsertMany: await prepare(sql.UPSERT_MANY),
           setAppliedSeq: await prepare(sql.SET_APPLIED_SEQ),
         };
       }
@@ -148,11 +145,12 @@ export class Store {
    * @throws {CatalogStorageError} when DuckDB refuses; nothing of the changes is stored then.
    */
   async commit(changes: StoreChanges, seq: number | undefined): Promise<void> {
-    const kinds = [changes.inserts, changes.updates, changes.deletes, changes.upserts ?? []].filter((part) => part.length > 0).length;
+    // An update or upsert is a delete and an append: two statements.
+    const statements = (changes.deletes.length > 0 ? 1 : 0) + (changes.inserts.length > 0 ? 1 : 0) + (changes.updates.length > 0 || (changes.upserts?.length ?? 0) > 0 ? 2 : 0);
     for (let attempt = 0; ; attempt++) {
       try {
-        // One kind of change and no position: one autocommit statement (or appender flush).
-        if (seq === undefined && kinds <= 1) await this.#apply(changes);
+        // One statement and no position: autocommit (a DELETE, or an appender flush).
+        if (seq === undefined && statements <= 1) await this.#apply(changes);
         else await this.#inTransaction(changes, seq);
         return;
       } catch (error) {
@@ -191,36 +189,31 @@ export class Store {
     await this.#inFlight.run(() => this.#connection.run('COMMIT'));
   }
 
+  /**
+   * Every changed name's row is deleted, then its new row appended: no UPDATE, whose
+   * rewrite of a row's JSON in place left DuckDB's checkpoint rewriting whole row groups.
+   * A delete that finds no row (an upsert of a name never stored) or more than one (a file
+   * edited by hand) leaves the name with exactly its journaled row all the same.
+   */
   async #apply(changes: StoreChanges): Promise<void> {
     const statements = this.#writable();
-    if (changes.deletes.length === 1) {
-      statements.deleteOne.bindVarchar(1, changes.deletes[0]!);
-      await this.#inFlight.run(() => statements.deleteOne.run());
-    } else if (changes.deletes.length > 1) {
-      statements.deleteMany.bindList(1, listValue(changes.deletes), LIST(VARCHAR));
-      await this.#inFlight.run(() => statements.deleteMany.run());
-    }
-    if (changes.updates.length === 1) {
-      const [name, json, version] = changes.updates[0]!;
-      statements.updateOne.bindVarchar(1, name);
-      statements.updateOne.bindVarchar(2, json);
-      statements.updateOne.bindInteger(3, version);
-      await this.#inFlight.run(() => statements.updateOne.run());
-    } else if (changes.updates.length > 1) {
-      const rows = changes.updates;
-      statements.updateMany.bindList(1, listValue(rows.map((row) => row[0])), LIST(VARCHAR));
-      statements.updateMany.bindList(2, listValue(rows.map((row) => row[1])), LIST(VARCHAR));
-      statements.updateMany.bindList(3, listValue(rows.map((row) => row[2])), LIST(INTEGER));
-      await this.#inFlight.run(() => statements.updateMany.run());
-    }
     const upserts = changes.upserts ?? [];
-    if (upserts.length > 0) {
-      statements.upsertMany.bindList(1, listValue(upserts.map((row) => row[0])), LIST(VARCHAR));
-      statements.upsertMany.bindList(2, listValue(upserts.map((row) => row[1])), LIST(VARCHAR));
-      statements.upsertMany.bindList(3, listValue(upserts.map((row) => row[2])), LIST(INTEGER));
-      await this.#inFlight.run(() => statements.upsertMany.run());
+    const gone = [...changes.deletes];
+    for (const row of changes.updates) gone.push(row[0]);
+    for (const row of upserts) gone.push(row[0]);
+    let found = 0;
+    if (gone.length === 1) {
+      statements.deleteOne.bindVarchar(1, gone[0]!);
+      found = (await this.#inFlight.run(() => statements.deleteOne.run())).rowsChanged;
+    } else if (gone.length > 1) {
+      statements.deleteMany.bindList(1, listValue(gone), LIST(VARCHAR));
+      found = (await this.#inFlight.run(() => statements.deleteMany.run())).rowsChanged;
     }
-    if (changes.inserts.length > 0) await this.#append(changes.inserts);
+    // Rows expected == rows found, where the prior state is known (not in a roll-forward).
+    const expected = changes.deletes.length + changes.updates.length;
+    if (changes.upserts === undefined && found !== expected) this.#warnDiverged(expected, found);
+    const rows = changes.inserts.length === 0 ? [...changes.updates, ...upserts] : [...changes.inserts, ...changes.updates, ...upserts];
+    if (rows.length > 0) await this.#append(rows);
   }
 
   /**
@@ -271,6 +264,12 @@ export class Store {
     }
   }
 
+  #warnDiverged(expected: number, found: number): void {
+    if (this.#divergenceSeen) return;
+    this.#divergenceSeen = true;
+    process.emitWarning(`duckcat: ${sql.TABLE} held ${found} rows of the ${expected} names a change replaced (edited outside duckcat?); each changed name now has exactly its journaled row`, { code: 'DUCKCAT_TABLE_DIVERGED' });
+  }
+
   async checkpoint(): Promise<void> {
     try {
       await this.#inFlight.run(() => this.#connection.run('CHECKPOINT'));
@@ -312,6 +311,20 @@ export class Store {
     if (this.#statements === undefined) throw new CatalogStorageError('the catalog was opened read-only');
     return this.#statements;
   }
+}
+
+/** Files written with a primary key on `name` get the unkeyed layout once, at a writable open. */
+async function migrateToUnkeyed(connection: DuckDBConnection, inFlight: InFlight): Promise<void> {
+  const keyed = (await inFlight.run(() => connection.runAndReadAll(sql.HAS_NAME_KEY))).getRows()[0]?.[0];
+  if (keyed === 0) return;
+  await inFlight.run(() => connection.run('BEGIN TRANSACTION'));
+  try {
+    for (const statement of sql.MIGRATE_TO_UNKEYED) await inFlight.run(() => connection.run(statement));
+  } catch (error) {
+    await inFlight.run(() => connection.run('ROLLBACK')).catch(() => undefined);
+    throw error;
+  }
+  await inFlight.run(() => connection.run('COMMIT'));
 }
 
 function openError(path: string, error: unknown): Error {

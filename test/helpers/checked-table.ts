@@ -9,7 +9,7 @@ export async function createCheckedTable(path: string): Promise<void> {
   const instance = await DuckDBInstance.create(path);
   const connection = await instance.connect();
   await connection.run(`CREATE SCHEMA semantic_layer;
-    CREATE TABLE semantic_layer._definitions(name VARCHAR PRIMARY KEY, definition JSON NOT NULL,
+    CREATE TABLE semantic_layer._definitions(name VARCHAR NOT NULL, definition JSON NOT NULL,
       version BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL, CHECK (length(name) < 10))`);
   connection.closeSync();
   instance.closeSync();

@@ -10,7 +10,7 @@ export interface DuckdbContents {
 /**
  * Reads a closed catalog's DuckDB file with a plain `@duckdb/node-api` instance — not
  * through duckcat — opened read-write, as a user's own tool would, so DuckDB replays its
- * own WAL first.
+ * own WAL first. Throws if a name has more than one row.
  */
 export async function readDuckdbFile(path: string): Promise<DuckdbContents> {
   const instance = await DuckDBInstance.create(path);
@@ -18,7 +18,11 @@ export async function readDuckdbFile(path: string): Promise<DuckdbContents> {
   try {
     const reader = await connection.runAndReadAll('SELECT name, definition::VARCHAR FROM semantic_layer._definitions');
     const rows = new Map<string, unknown>();
-    for (const [name, json] of reader.getRows()) rows.set(String(name), JSON.parse(String(json)));
+    for (const [name, json] of reader.getRows()) {
+      // The table has no key: one row per name is the writer's promise, checked here for every test that reads a file.
+      if (rows.has(String(name))) throw new Error(`${path}: more than one row for ${String(name)}`);
+      rows.set(String(name), JSON.parse(String(json)));
+    }
     let appliedSeq: number | null = null;
     const hasPosition = await connection.runAndReadAll(
       "SELECT count(*)::INTEGER FROM duckdb_tables() WHERE schema_name = 'semantic_layer' AND table_name = '_journal_position'",
