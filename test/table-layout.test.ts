@@ -90,6 +90,26 @@ describe('the DuckDB table layout', () => {
     expect(await keyCount(path)).toBe(1);
   });
 
+  it('a second row or a changed version made by hand is healed by the next write of that name, one row each', async () => {
+    const path = tempCatalogPath();
+    const first = await Catalog.open(path);
+    for (let i = 0; i < 20; i++) first.defineSync(`h${i}`, { i });
+    await first.close();
+    await withFile(path, async (query) => {
+      await query(`INSERT INTO semantic_layer._definitions SELECT * FROM semantic_layer._definitions WHERE name = 'h1'`);
+      await query(`UPDATE semantic_layer._definitions SET version = version + 1000 WHERE name = 'h2'`);
+      await query(`INSERT INTO semantic_layer._definitions SELECT 'h3', definition, version + 7, updated_at FROM semantic_layer._definitions WHERE name = 'h3'`);
+    });
+    const opened = await Catalog.open(path);
+    opened.replaceSync('h1', { healed: 1 });
+    opened.replaceSync('h2', { healed: 2 });
+    await opened.apply([{ op: 'drop', name: 'h3' }, { op: 'replace', name: 'h4', definition: { healed: 4 } }]);
+    const expected = new Map(opened.entries());
+    await opened.close();
+    // readDuckdbFile throws on a second row for a name.
+    expect(sorted((await readDuckdbFile(path)).rows)).toEqual(sorted(expected));
+  });
+
   it('a keyed file with a writer killed -9 mid-run reopens with every acknowledged write, unkeyed, one row per name', async () => {
     const path = tempCatalogPath();
     const seeded = await Catalog.open(path);

@@ -391,8 +391,11 @@ export interface StoreThreadConfig {
   readonly markJournal: boolean;
 }
 
-/** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */
-export type ApplyRow = readonly [string, string | null, number, boolean];
+/**
+ * A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version,
+ * the version its row holds before the batch (0: not stored)].
+ */
+export type ApplyRow = readonly [string, string | null, number, number];
 
 /** Journal thread → store thread. */
 export type JournalToStore =

@@ -11,7 +11,7 @@ interface QueuedBatch {
  * The store thread's queue of acknowledged batches not yet in DuckDB. Everything queued
  * when an apply starts goes into one transaction — batches as large as the backlog — with
  * each name's net effect: its final state, and whether it was stored before the first
- * batch that touched it.
+ * batch that touched it (the version its row holds in DuckDB now, or not stored).
  */
 export class ApplyQueue {
   #queued: QueuedBatch[] = [];
@@ -41,25 +41,27 @@ export class ApplyQueue {
     this.#queued = [];
     this.#rows = 0;
     this.#bytes = 0;
-    const net = new Map<string, { json: string | null; version: number; existed: boolean }>();
+    const net = new Map<string, { json: string | null; version: number; stored: number }>();
     let rows = 0;
     for (const batch of batches) {
       rows += batch.rows.length;
-      for (const [name, json, version, existed] of batch.rows) {
+      for (const [name, json, version, stored] of batch.rows) {
         const earlier = net.get(name);
-        net.set(name, { json, version, existed: earlier === undefined ? existed : earlier.existed });
+        net.set(name, { json, version, stored: earlier === undefined ? stored : earlier.stored });
       }
     }
     const inserts: Row[] = [];
     const updates: Row[] = [];
     const deletes: string[] = [];
-    for (const [name, { json, version, existed }] of net) {
+    const storedVersions = new Map<string, number>();
+    for (const [name, { json, version, stored }] of net) {
+      if (stored !== 0) storedVersions.set(name, stored);
       if (json === null) {
-        if (existed) deletes.push(name);
+        if (stored !== 0) deletes.push(name);
       } else {
-        (existed ? updates : inserts).push([name, json, version]);
+        (stored !== 0 ? updates : inserts).push([name, json, version]);
       }
     }
-    return { changes: { inserts, updates, deletes }, seq: batches.at(-1)!.seq, rows };
+    return { changes: { inserts, updates, deletes, storedVersions }, seq: batches.at(-1)!.seq, rows };
   }
 }

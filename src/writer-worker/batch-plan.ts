@@ -42,6 +42,8 @@ export interface BatchPlan extends Changes {
   readonly changes: { readonly names: string[]; readonly jsons: Array<string | null>; readonly versions: number[] };
   /** Applies the batch to the index once it has committed. */
   readonly commitTo: (index: Versions) => void;
+  /** The batch's net effect for DuckDB, each row with the version its name held before it. */
+  readonly applyRows: () => ApplyRow[];
 }
 
 /** The batch's net effect as one journal record's rows. */
@@ -51,14 +53,6 @@ export function journalRows(plan: Changes): JournalRow[] {
   return rows;
 }
 
-/** The batch's net effect for DuckDB, each row flagged with whether the name was stored before. */
-export function applyRows(plan: Changes): ApplyRow[] {
-  const rows: ApplyRow[] = [];
-  for (const [name, json, version] of plan.inserts) rows.push([name, json, version, false]);
-  for (const [name, json, version] of plan.updates) rows.push([name, json, version, true]);
-  for (const name of plan.deletes) rows.push([name, null, 0, true]);
-  return rows;
-}
 
 /**
  * Applies requests in order against the index, as if each ran alone, and reduces them
@@ -105,15 +99,20 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
   const updates: Row[] = [];
   const deletes: string[] = [];
   const changes = { names: [] as string[], jsons: [] as Array<string | null>, versions: [] as number[] };
-  // Each name gets exactly one statement: DuckDB's INSERT OR REPLACE measured twice the
-  // cost of a plain INSERT or UPDATE, and touching a row twice in one transaction is avoided.
+  // The versions the rows to overwrite or delete hold now: DuckDB finds a row by it.
+  const updatedFrom: number[] = [];
+  const deletedFrom: number[] = [];
   for (const [name, final] of overlay) {
-    const stored = index.has(name);
+    const stored = index.get(name);
     if (final === null) {
-      if (!stored) continue;
+      if (stored === undefined) continue;
       deletes.push(name);
+      deletedFrom.push(stored);
+    } else if (stored === undefined) {
+      inserts.push([name, final.json, final.version]);
     } else {
-      (stored ? updates : inserts).push([name, final.json, final.version]);
+      updates.push([name, final.json, final.version]);
+      updatedFrom.push(stored);
     }
     changes.names.push(name);
     changes.jsons.push(final === null ? null : final.json);
@@ -130,6 +129,13 @@ export function planBatch(index: ReadonlyMap<string, number>, requests: readonly
         if (final === null) target.delete(name);
         else target.set(name, final.version);
       }
+    },
+    applyRows() {
+      const rows: ApplyRow[] = [];
+      for (const [name, json, version] of inserts) rows.push([name, json, version, 0]);
+      updates.forEach(([name, json, version], i) => rows.push([name, json, version, updatedFrom[i]!]));
+      deletes.forEach((name, i) => rows.push([name, null, 0, deletedFrom[i]!]));
+      return rows;
     },
   };
 }

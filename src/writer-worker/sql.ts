@@ -40,7 +40,7 @@ WHERE schema_name = '${SCHEMA_NAME}' AND table_name = '${TABLE_NAME}' AND databa
  */
 export const MIGRATE_TO_UNKEYED = [
   `CREATE TABLE ${TABLE}_unkeyed ${DEFINITIONS_COLUMNS}`,
-  `INSERT INTO ${TABLE}_unkeyed SELECT name, definition, version, updated_at FROM ${TABLE}`,
+  `INSERT INTO ${TABLE}_unkeyed SELECT name, definition, version, updated_at FROM ${TABLE} ORDER BY version`,
   `DROP TABLE ${TABLE}`,
   `ALTER TABLE ${TABLE}_unkeyed RENAME TO ${TABLE_NAME}`,
 ];
@@ -68,6 +68,15 @@ export const SELECT_ALL = `SELECT encode(name) AS name, definition::VARCHAR AS d
 
 // Lists are bound as parameters, so the statement is prepared once and a group commit never
 // builds SQL text. A semi-join: one scan of the name column whatever the list's length.
-export const DELETE_ONE = `DELETE FROM ${TABLE} WHERE name = $1`;
-
 export const DELETE_MANY = `DELETE FROM ${TABLE} WHERE name IN (SELECT unnest($1::VARCHAR[]))`;
+
+/**
+ * Rows are appended in batch order, so `version` (the batch's seq) grows along the table and
+ * DuckDB's zone maps skip every row group outside the range: a one-row delete cost ~2 ms at
+ * 100k and at 1M rows, against 3 and 17 ms by name alone (one DuckDB thread).
+ */
+export const DELETE_ONE_VERSIONED = `DELETE FROM ${TABLE} WHERE version = $2 AND name = $1 RETURNING encode(name)`;
+
+// RETURNING the names: rows expected == rows found is checked per name, not as a count
+// (one name's extra row must not hide another's missing one).
+export const DELETE_MANY_VERSIONED = `DELETE FROM ${TABLE} WHERE version BETWEEN $2 AND $3 AND name IN (SELECT unnest($1::VARCHAR[])) RETURNING encode(name)`;

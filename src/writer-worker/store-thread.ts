@@ -242,7 +242,13 @@ function cancelTimers(): void {
 async function reconcile(target: Columns, seq: number): Promise<void> {
   const current = await store!.loadAll();
   const stored = new Map<string, readonly [string, number]>();
-  current.names.forEach((name, i) => stored.set(name, [current.jsons[i]!, current.versions[i]!]));
+  // A name with two rows (the table has no key; one edited by hand) is rewritten whole.
+  const duplicated = new Set<string>();
+  current.names.forEach((name, i) => {
+    if (stored.has(name)) duplicated.add(name);
+    stored.set(name, [current.jsons[i]!, current.versions[i]!]);
+  });
+  const versionsBefore = new Map<string, number>();
   const inserts: Row[] = [];
   const updates: Row[] = [];
   target.names.forEach((name, i) => {
@@ -250,11 +256,15 @@ async function reconcile(target: Columns, seq: number): Promise<void> {
     const version = target.versions[i]!;
     const before = stored.get(name);
     stored.delete(name);
+    if (before !== undefined) versionsBefore.set(name, before[1]);
     if (before === undefined) inserts.push([name, json, version]);
-    else if (before[1] !== version || !sameJson(before[0], json)) updates.push([name, json, version]);
+    else if (duplicated.has(name) || before[1] !== version || !sameJson(before[0], json)) updates.push([name, json, version]);
   });
   const deletes = [...stored.keys()];
-  await commit({ inserts, updates, deletes }, seq, inserts.length + updates.length + deletes.length, true);
+  const storedVersions = new Map<string, number>();
+  for (const name of deletes) storedVersions.set(name, stored.get(name)![1]);
+  for (const [name] of updates) storedVersions.set(name, versionsBefore.get(name)!);
+  await commit({ inserts, updates, deletes, storedVersions }, seq, inserts.length + updates.length + deletes.length, true);
   toJournal({ kind: 'reconciled', changed: inserts.length + updates.length + deletes.length });
 }
 

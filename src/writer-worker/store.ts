@@ -24,6 +24,8 @@ export interface StoreChanges {
   readonly updates: readonly Row[];
   /** Names stored before and now absent. */
   readonly deletes: readonly string[];
+  /** The version each name of `updates` and `deletes` holds in the table (absent: unknown). */
+  readonly storedVersions?: ReadonlyMap<string, number>;
   /**
    * Present in a roll-forward after a crash, where no name's prior state is known (and
    * `deletes` may name rows DuckDB never had): insert or replace.
@@ -44,8 +46,9 @@ const CONFLICT_RETRIES = 3;
 const CONFLICT_BACKOFF_MS = 5;
 
 interface Statements {
-  readonly deleteOne: DuckDBPreparedStatement;
   readonly deleteMany: DuckDBPreparedStatement;
+  readonly deleteOneVersioned: DuckDBPreparedStatement;
+  readonly deleteManyVersioned: DuckDBPreparedStatement;
   readonly setAppliedSeq: DuckDBPreparedStatement;
 }
 
@@ -97,8 +100,9 @@ export class Store {
         await migrateToUnkeyed(connection, inFlight);
         const prepare = (text: string) => inFlight.run(() => connection.prepare(text));
         statements = {
-          deleteOne: await prepare(sql.DELETE_ONE),
           deleteMany: await prepare(sql.DELETE_MANY),
+          deleteOneVersioned: await prepare(sql.DELETE_ONE_VERSIONED),
+          deleteManyVersioned: await prepare(sql.DELETE_MANY_VERSIONED),
           setAppliedSeq: await prepare(sql.SET_APPLIED_SEQ),
         };
       }
@@ -196,22 +200,27 @@ export class Store {
    * edited by hand) leaves the name with exactly its journaled row all the same.
    */
   async #apply(changes: StoreChanges): Promise<void> {
-    const statements = this.#writable();
     const upserts = changes.upserts ?? [];
     const gone = [...changes.deletes];
     for (const row of changes.updates) gone.push(row[0]);
     for (const row of upserts) gone.push(row[0]);
-    let found = 0;
-    if (gone.length === 1) {
-      statements.deleteOne.bindVarchar(1, gone[0]!);
-      found = (await this.#inFlight.run(() => statements.deleteOne.run())).rowsChanged;
-    } else if (gone.length > 1) {
-      statements.deleteMany.bindList(1, listValue(gone), LIST(VARCHAR));
-      found = (await this.#inFlight.run(() => statements.deleteMany.run())).rowsChanged;
+    if (gone.length > 0) {
+      const known = changes.storedVersions;
+      const expected = changes.deletes.length + changes.updates.length;
+      // Rows expected == rows found, where the prior state is known (not in a roll-forward).
+      if (known !== undefined && upserts.length === 0) {
+        const deleted = await this.#deleteVersioned(gone, known);
+        const found = new Set(deleted).size;
+        if (deleted.length !== expected || found !== expected) {
+          // A row whose version differs from the journal's (a table edited by hand): every
+          // row of these names goes, so each ends with exactly its journaled row.
+          this.#warnDiverged(expected, deleted.length);
+          await this.#deleteByName(gone);
+        }
+      } else {
+        await this.#deleteByName(gone);
+      }
     }
-    // Rows expected == rows found, where the prior state is known (not in a roll-forward).
-    const expected = changes.deletes.length + changes.updates.length;
-    if (changes.upserts === undefined && found !== expected) this.#warnDiverged(expected, found);
     const rows = changes.inserts.length === 0 ? [...changes.updates, ...upserts] : [...changes.inserts, ...changes.updates, ...upserts];
     if (rows.length > 0) await this.#append(rows);
   }
@@ -264,10 +273,42 @@ export class Store {
     }
   }
 
+  /** Deletes the rows of `names` holding the versions `known` gives; returns the names of the rows that went. */
+  async #deleteVersioned(names: readonly string[], known: ReadonlyMap<string, number>): Promise<string[]> {
+    const statements = this.#writable();
+    let statement: DuckDBPreparedStatement;
+    if (names.length === 1) {
+      statement = statements.deleteOneVersioned;
+      statement.bindVarchar(1, names[0]!);
+      statement.bindBigInt(2, BigInt(known.get(names[0]!) ?? 0));
+    } else {
+      let low = Number.MAX_SAFE_INTEGER;
+      let high = 0;
+      for (const name of names) {
+        const version = known.get(name) ?? 0;
+        if (version < low) low = version;
+        if (version > high) high = version;
+      }
+      statement = statements.deleteManyVersioned;
+      statement.bindList(1, listValue(names), LIST(VARCHAR));
+      statement.bindBigInt(2, BigInt(low));
+      statement.bindBigInt(3, BigInt(high));
+    }
+    const reader = await this.#inFlight.run(() => statement.runAndReadAll());
+    const column = (reader.getColumns()[0] ?? []) as DuckDBBlobValue[];
+    return column.map(decodeName);
+  }
+
+  async #deleteByName(names: readonly string[]): Promise<void> {
+    const statements = this.#writable();
+    statements.deleteMany.bindList(1, listValue(names), LIST(VARCHAR));
+    await this.#inFlight.run(() => statements.deleteMany.run());
+  }
+
   #warnDiverged(expected: number, found: number): void {
     if (this.#divergenceSeen) return;
     this.#divergenceSeen = true;
-    process.emitWarning(`duckcat: ${sql.TABLE} held ${found} rows of the ${expected} names a change replaced (edited outside duckcat?); each changed name now has exactly its journaled row`, { code: 'DUCKCAT_TABLE_DIVERGED' });
+    process.emitWarning(`duckcat: ${sql.TABLE}: ${found} rows at the journal's versions of ${expected} changed names, not one each (edited outside duckcat?); each changed name now has exactly its journaled row`, { code: 'DUCKCAT_TABLE_DIVERGED' });
   }
 
   async checkpoint(): Promise<void> {

@@ -4,7 +4,7 @@ import { CatalogClosedError, CatalogInvalidError, CatalogReadOnlyError, CatalogW
 import type { ApplyRequest, ChangesMessage, Columns, HelloMessage, JournalThreadConfig, MainToWorker, Reply, RequestBundle, StoreToJournal, WireError, WriteRequest } from '../shared/protocol.js';
 import { HEARTBEAT_INTERVAL_MS, Slot, TraceField, WorkerState, stamp } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
-import { applyRows, journalRows, planBatch, type BatchPlan, type Versions } from './batch-plan.js';
+import { journalRows, planBatch, type BatchPlan, type Versions } from './batch-plan.js';
 import { runWork } from './work-runs.js';
 import { Faults } from './faults.js';
 import { journalPaths } from './journal-files.js';
@@ -242,7 +242,7 @@ export class Writer {
       return {};
     }
     const waitForStore = this.#config.ackAfter === 'store';
-    if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: applyRows(plan) });
+    if (waitForStore) this.#store.send({ kind: 'apply', seq: this.#seq + 1, rows: plan.applyRows() });
     const seq = this.#journal(rows);
     stamp(this.#config.trace, TraceField.SYNCED);
     this.#seq = seq;
@@ -267,7 +267,7 @@ export class Writer {
   #finish(plan: BatchPlan, work: readonly Work[], replies: readonly Reply[], seq: number | undefined): void {
     this.#publish(work, replies, seq === undefined ? undefined : { kind: 'changes', seq, ...plan.changes });
     stamp(this.#config.trace, TraceField.REPLIED);
-    if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: applyRows(plan) });
+    if (seq !== undefined && this.#config.ackAfter !== 'store') this.#store.send({ kind: 'apply', seq, rows: plan.applyRows() });
     this.#compaction.maybeStart();
   }
 
