@@ -389,6 +389,8 @@ export interface StoreThreadConfig {
   readonly applyAtRows: number;
   /** Keep `<file>.journal.mark` (a persistent catalog with a journal, writable). */
   readonly markJournal: boolean;
+  /** Test only: fail loading `@duckdb/node-api` once the file is locked (FaultPlan `at: 'store-open'`). */
+  readonly failApiLoad?: boolean;
 }
 
 /** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */
@@ -396,6 +398,8 @@ export type ApplyRow = readonly [string, string | null, number, boolean];
 
 /** Journal thread → store thread. */
 export type JournalToStore =
+  /** Go on opening DuckDB past its lock: the owner has its answer, or the open needs DuckDB's. */
+  | { readonly kind: 'proceed' }
   /** Apply batch `seq` (rows flagged with whether the name was stored before it). */
   | { readonly kind: 'apply'; readonly seq: number; readonly rows: readonly ApplyRow[] }
   /** Roll journaled rows forward after a crash: upserts and deletes, then record `seq`. */
@@ -421,6 +425,8 @@ export type JournalToStore =
 
 /** Store thread → journal thread. */
 export type StoreToJournal =
+  /** DuckDB's lock on the file is held (the handle is open; the API that wraps it may still be loading). */
+  | { readonly kind: 'locked'; readonly created: boolean }
   | {
       readonly kind: 'opened';
       /** The journal position DuckDB's table reflects; null when the file records none. */
@@ -452,5 +458,9 @@ export interface FaultPlan {
   /** Journaled batches before the fault trips. */
   readonly afterWrites: number;
   readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
-  readonly at: 'before-commit' | 'after-commit';
+  /**
+   * `store-open`: the store thread fails loading `@duckdb/node-api` after it locked the
+   * file, i.e. after an open may already have returned (`afterWrites` and `action` unused).
+   */
+  readonly at: 'before-commit' | 'after-commit' | 'store-open';
 }

@@ -20,7 +20,8 @@ import { createExclusive, journalPaths, setAside, zeroFillInBackground } from '.
 import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import { SocketServer } from './socket-server.js';
-import { Store, messageOf, type StoreChanges } from './store.js';
+import type { Store, StoreChanges } from './store.js';
+import { lockDatabase, messageOf, unlockDatabase } from './duckdb-lock.js';
 import { debug } from '../shared/debug-log.js';
 
 const config = workerData as StoreThreadConfig;
@@ -79,6 +80,7 @@ process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error)
 async function stop(state: WorkerState, error?: unknown, discard = false, asked = false): Promise<void> {
   if (stopping) return;
   stopping = true;
+  proceedNow();
   cancelTimers();
   if (error !== undefined) setState(WorkerState.FAILED);
   store?.interrupt();
@@ -122,21 +124,67 @@ async function open(): Promise<void> {
   try {
     // Before DuckDB creates or opens anything: a permission problem is reported as one.
     assertAccess(path, config.readOnly);
-    store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
-    // Ours to remove on a refused open only once we hold it: a file another process made
-    // and locked in the meantime is never touched.
-    createdFile = created && path !== ':memory:';
+    await openStore(() => {
+      // Ours to remove on a refused open only once we hold it: a file another process made
+      // and locked in the meantime is never touched.
+      createdFile = created && path !== ':memory:';
+      toJournal({ kind: 'locked', created });
+    });
     if (stopping) {
       // Told to stop (process exit) while DuckDB was opening: close it, ask nothing more.
-      store.close();
+      store?.close();
       store = undefined;
       return;
     }
   } catch (error) {
-    toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
+    toJournal({ kind: 'open-failed', error: toWireError(error), damaged: isDamage(error) });
     return;
   }
   await reportOpened(created, []);
+}
+
+/**
+ * Opens DuckDB in two steps: the native bindings alone open the file, which takes DuckDB's
+ * lock (`onLocked` then tells the journal thread, which may answer the owner from the
+ * journal while the rest loads); then `@duckdb/node-api` loads and wraps the handle.
+ */
+async function openStore(onLocked: () => void): Promise<void> {
+  const options = { readOnly: config.readOnly, threads: config.duckdbThreads };
+  const database = await inFlight.run(() => lockDatabase(path, options));
+  onLocked();
+  let api: typeof import('./store.js');
+  try {
+    // Loading the API is ~100 ms of CPU: on a small machine it would slow the open's own
+    // path (the journal's read, the owner's map) that it no longer blocks. So it waits for
+    // the journal thread to say it has answered the owner, or that it needs DuckDB first.
+    await proceed;
+    if (stopping) {
+      // Stopped while waiting (process exit, a failed open): release the file, load nothing.
+      unlockDatabase(database);
+      return;
+    }
+    if (config.failApiLoad === true) throw new Error('injected fault: @duckdb/node-api did not load');
+    api = await import('./store.js');
+  } catch (error) {
+    unlockDatabase(database);
+    const failure = new CatalogStorageError(`could not load @duckdb/node-api: ${messageOf(error)}`, { cause: error });
+    // Not the file's fault: nothing may be rebuilt or set aside for it.
+    notDamage.add(failure);
+    throw failure;
+  }
+  store = await api.Store.open(path, options, inFlight, database);
+}
+
+let proceedNow: () => void = () => undefined;
+/** Settles on the journal thread's 'proceed' (see openStore); a close or stop settles it too. */
+const proceed = new Promise<void>((resolve) => (proceedNow = resolve));
+
+/** Open failures that say nothing about the file (a module that did not load). */
+const notDamage = new WeakSet<object>();
+
+/** Whether a failed open may mean a damaged file (then a clean journal rebuilds it). */
+function isDamage(error: unknown): boolean {
+  return !notDamage.has(error as object) && !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error);
 }
 
 async function reportOpened(created: boolean, damagedFiles: string[]): Promise<void> {
@@ -313,7 +361,7 @@ async function prepareLog(bytes: number): Promise<void> {
 async function rebuild(): Promise<void> {
   const damagedFiles = setAside([path, `${path}.wal`]);
   try {
-    store = await Store.open(path, { readOnly: false, threads: config.duckdbThreads }, inFlight);
+    await openStore(() => toJournal({ kind: 'locked', created: true }));
   } catch (error) {
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });
     return;
@@ -350,6 +398,9 @@ async function serveProcesses(): Promise<void> {
 
 function onMessage(message: JournalToStore): void {
   switch (message.kind) {
+    case 'proceed':
+      proceedNow();
+      return;
     case 'apply':
       queue.push(message.seq, message.rows);
       scheduleApply();
@@ -407,6 +458,7 @@ function onMessage(message: JournalToStore): void {
       void prepareLog(message.bytes);
       return;
     case 'close':
+      proceedNow();
       void serial
         .run(async () => {
           await applyQueued();
