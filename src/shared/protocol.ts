@@ -389,7 +389,7 @@ export interface StoreThreadConfig {
   readonly applyAtRows: number;
   /** Keep `<file>.journal.mark` (a persistent catalog with a journal, writable). */
   readonly markJournal: boolean;
-  /** Test only: fail loading `@duckdb/node-api` once the file is locked (FaultPlan `at: 'store-open'`). */
+  /** Test only: fail loading `@duckdb/node-api` after DuckDB told its position (FaultPlan `at: 'store-open'`). */
   readonly failApiLoad?: boolean;
 }
 
@@ -398,7 +398,7 @@ export type ApplyRow = readonly [string, string | null, number, boolean];
 
 /** Journal thread → store thread. */
 export type JournalToStore =
-  /** Go on opening DuckDB past its lock: the owner has its answer, or the open needs DuckDB's. */
+  /** Load DuckDB's API and prepare for writes: the owner has its answer, or the open needs more of DuckDB than its position. */
   | { readonly kind: 'proceed' }
   /** Apply batch `seq` (rows flagged with whether the name was stored before it). */
   | { readonly kind: 'apply'; readonly seq: number; readonly rows: readonly ApplyRow[] }
@@ -425,8 +425,6 @@ export type JournalToStore =
 
 /** Store thread → journal thread. */
 export type StoreToJournal =
-  /** DuckDB's lock on the file is held (the handle is open; the API that wraps it may still be loading). */
-  | { readonly kind: 'locked'; readonly created: boolean }
   | {
       readonly kind: 'opened';
       /** The journal position DuckDB's table reflects; null when the file records none. */
@@ -459,8 +457,8 @@ export interface FaultPlan {
   readonly afterWrites: number;
   readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
   /**
-   * `store-open`: the store thread fails loading `@duckdb/node-api` after it locked the
-   * file, i.e. after an open may already have returned (`afterWrites` and `action` unused).
+   * `store-open`: the store thread fails loading `@duckdb/node-api` after it told DuckDB's
+   * position, i.e. after the open may have returned (`afterWrites` and `action` unused).
    */
   readonly at: 'before-commit' | 'after-commit' | 'store-open';
 }

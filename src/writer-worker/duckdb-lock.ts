@@ -1,11 +1,13 @@
 /**
  * Opening the catalog's DuckDB file with the native bindings alone, before the rest of
- * `@duckdb/node-api` loads. The open is what takes DuckDB's file lock (and reports a second
- * owner), so the store thread can say "held" ~100 ms sooner than if it first loaded the
- * API's ~120 modules; it wraps the handle in a `DuckDBInstance` afterwards (store.ts).
+ * `@duckdb/node-api` loads (~120 modules, ~100 ms): the open takes DuckDB's file lock (and
+ * reports a second owner), and the journal position read here is all the journal thread
+ * needs to decide the open. The store thread wraps the handle in a `DuckDBInstance` after
+ * the owner has its answer (store.ts), before any write reaches DuckDB.
  */
 import { createRequire } from 'node:module';
-import type { Database } from '@duckdb/node-bindings';
+import type { Connection, Database } from '@duckdb/node-bindings';
+import * as sql from './sql.js';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, parseLockHolder } from '../shared/duckdb-messages.js';
 
@@ -57,6 +59,46 @@ export async function lockDatabase(path: string, options: { readOnly: boolean; t
   } catch (error) {
     throw openError(path, error);
   }
+}
+
+/** What the journal thread needs of DuckDB to decide an open (Store.position reads the same). */
+export interface DuckdbPosition {
+  /** The journal position the table reflects; null when the file records none. */
+  readonly appliedSeq: number | null;
+  readonly hasRows: boolean;
+}
+
+/**
+ * DuckDB's journal position, read through the bindings alone (a connection of its own,
+ * closed before returning): the API that the writes need is still loading meanwhile.
+ */
+export async function readPosition(database: Database): Promise<DuckdbPosition> {
+  const duckdb = loadBindings();
+  const connection = await duckdb.connect(database);
+  try {
+    if ((await scalar(duckdb, connection, sql.TABLE_EXISTS)) === 0n) return { appliedSeq: null, hasRows: false };
+    const hasRows = (await scalar(duckdb, connection, sql.HAS_ROWS)) !== 0n;
+    let applied: bigint;
+    try {
+      applied = await scalar(duckdb, connection, `SELECT coalesce((${sql.SELECT_APPLIED_SEQ}), -1)`);
+    } catch {
+      // A read-only open of a file from before positions were kept has no such table.
+      return { appliedSeq: null, hasRows };
+    }
+    return { appliedSeq: applied < 0n ? null : Number(applied), hasRows };
+  } finally {
+    duckdb.disconnect_sync(connection);
+  }
+}
+
+/** The one value of a one-row query, as a BIGINT (every query here gives exactly one row). */
+async function scalar(duckdb: Bindings, connection: Connection, query: string): Promise<bigint> {
+  const result = await duckdb.query(connection, `SELECT (${query})::BIGINT`);
+  const chunk = await duckdb.fetch_chunk(result);
+  if (chunk === null || duckdb.data_chunk_get_size(chunk) !== 1) throw new CatalogStorageError(`DuckDB gave no row for ${query}`);
+  const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), 8);
+  // DuckDB's vectors are in the machine's byte order: little-endian on every platform it ships for.
+  return new DataView(data.buffer, data.byteOffset, 8).getBigInt64(0, true);
 }
 
 /** Releases a handle no `DuckDBInstance` took over (the rest of the open failed). */

@@ -5,11 +5,11 @@
  * thread beside it, brought up to date behind the journal.
  */
 import { workerData } from 'node:worker_threads';
-import type { JournalThreadConfig, RecoveryReport } from '../shared/protocol.js';
+import type { JournalThreadConfig } from '../shared/protocol.js';
 import { WorkerState } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
 import { Liveness } from '../shared/liveness.js';
-import { openCatalog, toColumns, type OpenedCatalog } from './open-catalog.js';
+import { openCatalog, toColumns } from './open-catalog.js';
 import { Parties, PortParty } from './parties.js';
 import { StoreLink } from './store-link.js';
 import { Writer } from './writer.js';
@@ -23,8 +23,6 @@ const liveness = new Liveness(config.slots, () => {
 });
 const store = new StoreLink(config.storePort, config.slots, () => liveness.beat());
 let writer: Writer | undefined;
-/** The owner has its 'ready': a failure from now on is its catalog's, not its open's. */
-let greeted = false;
 
 function fail(error: unknown): void {
   if (writer !== undefined) writer.die(error);
@@ -40,22 +38,17 @@ process.on('unhandledRejection', fail);
  * local of this module's top level would live on in its frame, suspended at `run()`.
  */
 function start(): Writer {
-  // The owner's requests wait in its port until the Writer runs; its open may return before
-  // (openCatalog's early answer), with DuckDB still loading in the store thread.
-  const opened = openCatalog(config, store, (index, seq) => greet(index, seq, undefined));
+  const opened = openCatalog(config, store);
   const started = new Writer(config, opened, store, liveness, parties);
-  if (!greeted) greet(opened.index, opened.seq, opened.recovery);
+  parties.add(owner);
+  liveness.committed(opened.seq);
+  owner.send({ kind: 'ready', seq: opened.seq, rows: toColumns(opened.index), ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
+  liveness.set(WorkerState.RUNNING);
+  // Only now may the store thread load DuckDB's API: the owner has its answer.
+  store.proceed();
   started.prepareNextLog();
   started.compactLeftovers();
   return started;
-}
-
-function greet(index: OpenedCatalog['index'], seq: number, recovery: RecoveryReport | undefined): void {
-  parties.add(owner);
-  liveness.committed(seq);
-  owner.send({ kind: 'ready', seq, rows: toColumns(index), ...(recovery === undefined ? {} : { recovery }) });
-  liveness.set(WorkerState.RUNNING);
-  greeted = true;
 }
 
 try {
@@ -68,14 +61,8 @@ try {
   } catch {
     // it stopped on its own
   }
-  if (greeted) {
-    // Open returned already: the catalog fails with this error (a typed one), like a writer that died.
-    owner.send({ kind: 'fatal', error: toWireError(error) });
-    liveness.set(WorkerState.FAILED);
-  } else {
-    liveness.set(WorkerState.CLOSED);
-    owner.send({ kind: 'open-failed', error: toWireError(error) });
-  }
+  liveness.set(WorkerState.CLOSED);
+  owner.send({ kind: 'open-failed', error: toWireError(error) });
   owner.wake();
   owner.close();
   store.close();

@@ -31,12 +31,6 @@ export interface OpenedCatalog {
 type Opened = Extract<StoreToJournal, { kind: 'opened' }>;
 
 /**
- * Given the catalog as soon as it is known when that is before DuckDB is ready (see
- * {@link canAnswerEarly}): the owner's open may return then, while the rest of DuckDB loads.
- */
-export type EarlyAnswer = (index: VersionIndex, seq: number) => void;
-
-/**
  * Makes the journal and DuckDB agree, then says what the catalog holds. The journal is the
  * truth for every batch it can read; DuckDB records, in the same transaction as its rows,
  * the journal position it reflects. So:
@@ -47,31 +41,13 @@ export type EarlyAnswer = (index: VersionIndex, seq: number) => void;
  *   them and the damaged one kept aside;
  * - otherwise acknowledged writes are unreadable: ERR_CATALOG_CORRUPT, nothing changed.
  * The journal is never rewritten before DuckDB provably holds what it replaces.
- *
- * When the journal alone decides (see {@link canAnswerEarly}), `answerEarly` gets the
- * catalog as soon as DuckDB's lock is held, and the rest (DuckDB's position, any roll-forward)
- * follows before this returns and before any write is planned.
  */
-export function openCatalog(config: JournalThreadConfig, store: StoreLink, answerEarly?: EarlyAnswer): OpenedCatalog {
+export function openCatalog(config: JournalThreadConfig, store: StoreLink): OpenedCatalog {
   const persistent = config.path !== ':memory:';
   // A file this process may not touch is refused before anything is read, changed or set aside.
   assertAccess(config.path, config.readOnly);
-  // The store thread holds back loading DuckDB's API until told (it would compete for the
-  // CPU with this read): at once when only DuckDB can decide.
-  const mayAnswerEarly = answerEarly !== undefined && persistent && config.journal && config.ackAfter === 'journal';
-  if (!mayAnswerEarly) store.send({ kind: 'proceed' });
   const history = persistent ? readJournalHistory(config.path) : undefined;
-  const early = mayAnswerEarly && history !== undefined && journalDecides(history);
-  if (mayAnswerEarly && !early) store.send({ kind: 'proceed' });
-  const first = store.waitFor(['locked', 'open-failed']);
-  if (early && first.kind === 'locked' && !first.created) {
-    debug('open %s: journal clean and at its mark (batch %d): answered before DuckDB is ready', config.path, history!.lastSeq);
-    answerEarly!(history!.state, history!.lastSeq);
-    store.send({ kind: 'proceed' });
-    return settleEarly(config, store, history!);
-  }
-  if (early) store.send({ kind: 'proceed' });
-  let opened = first.kind === 'open-failed' ? first : awaitOpen(store);
+  let opened = awaitOpen(store);
   if (opened.kind === 'open-failed') {
     // A file DuckDB cannot open is rebuilt from a clean journal; with acceptDataLoss, from
     // whatever the journal still gives (fromStore then decides what that is).
@@ -89,6 +65,7 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink, answe
   if (!config.journal && !config.readOnly) {
     // The journal would go stale: once DuckDB holds everything it has, remove it.
     const target = result.rollingForwardTo;
+    store.proceed();
     if (target !== undefined) store.waitWhile(() => Atomics.load(config.slots, Slot.APPLIED_SEQ) < target);
     for (const file of existingJournalFiles(config.path)) rmSync(file, { force: true });
   }
@@ -97,59 +74,6 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink, answe
 
 function awaitOpen(store: StoreLink): Extract<StoreToJournal, { kind: 'opened' | 'open-failed' }> {
   return store.waitFor(['opened', 'open-failed']);
-}
-
-/**
- * Whether the journal alone gives the catalog this open returns, whatever DuckDB's position
- * turns out to be (with `commit: 'journal'`, a journal, and a DuckDB file that existed:
- * see {@link openCatalog}). True when the journal is clean (snapshot and every batch
- * readable, none missing) and ends exactly at its mark: DuckDB recorded that batch (the
- * mark never passes what DuckDB recorded), so it holds everything and needs nothing rolled
- * forward, as after a clean close. Not after a crash that left DuckDB behind (the mark is
- * behind too: the roll-forward and the recovery report need DuckDB's answer).
- * `commit: 'duckdb'` is left out because DuckDB may hold a batch the crash kept from the journal.
- */
-function journalDecides(history: JournalHistory): boolean {
-  return isClean(history) && history.lastSeq > 0 && history.mark === history.lastSeq;
-}
-
-/**
- * The rest of an open answered early: waits for DuckDB and makes it hold the journal's
- * state, as {@link openCatalog} would have. DuckDB can disagree only after damage beyond
- * what the journal files show; the state given stays right then unless DuckDB holds
- * batches past the journal's end (its newest records lost together with a crash in the
- * moment between DuckDB recording a batch and the mark following): that raises the mark,
- * so the next open sees the loss and recovers from DuckDB, and fails this one. No write is
- * planned before this returns, so none is journaled against the wrong state.
- * @throws {CatalogCorruptError} DuckDB is ahead of the journal; {@link CatalogError} when DuckDB fails.
- */
-function settleEarly(config: JournalThreadConfig, store: StoreLink, history: JournalHistory): OpenedCatalog {
-  let opened = awaitOpen(store);
-  if (opened.kind === 'open-failed') {
-    // As at any open: a file DuckDB cannot read is rebuilt from the journal (clean here).
-    if (!opened.damaged) throw fromWireError(opened.error, config.path);
-    store.send({ kind: 'rebuild' });
-    opened = awaitOpen(store);
-    if (opened.kind === 'open-failed') throw fromWireError(opened.error, config.path);
-  }
-  if (opened.appliedSeq === null && !opened.hasRows) opened = { ...opened, appliedSeq: 0 };
-  const applied = opened.appliedSeq;
-  if (applied !== null && applied > history.lastSeq) {
-    if (!config.readOnly) new MarkWriter(config.path).write(applied);
-    throw new CatalogCorruptError(
-      `${config.path}: DuckDB holds batches up to ${applied}, past the journal's end (${history.lastSeq}): the journal lost its newest records. ` +
-        'This catalog was opened from the journal; close it and open again to recover from DuckDB (nothing was changed)',
-    );
-  }
-  const result = fromJournal(config, store, history, opened);
-  // Found only now, so the owner's `recovery` does not carry it: said here instead.
-  if (result.recovery !== undefined) {
-    debug('open %s: after answering: %s', config.path, result.recovery.reason);
-    if (result.recovery.kind !== 'rolled-forward' && result.recovery.kind !== 'file-behind') {
-      process.emitWarning(`duckcat recovered ${config.path} from its journal: ${result.recovery.reason}`, { code: 'DUCKCAT_RECOVERED' });
-    }
-  }
-  return result;
 }
 
 function decide(history: JournalHistory, opened: Opened): 'journal' | 'store' {
@@ -183,6 +107,8 @@ function fromJournal(config: JournalThreadConfig, store: StoreLink, history: Jou
     }
   } else if (writable) {
     const columns = toColumns(history.state);
+    // These waits need DuckDB ready for writes, not only its position (see StoreLink.proceed).
+    store.proceed();
     store.send({ kind: 'reconcile', seq: history.lastSeq, rows: columns });
     const reconciled = store.waitFor(['reconciled', 'apply-failed']);
     if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);
@@ -209,6 +135,7 @@ function reconcileReport(opened: Opened, changed: number): RecoveryReport {
 }
 
 function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined, damagedStore: readonly string[] = []): OpenedCatalog {
+  store.proceed();
   store.send({ kind: 'load' });
   const loaded = store.waitFor(['rows']);
   const applied = loaded.appliedSeq ?? 0;
@@ -289,6 +216,7 @@ function acceptDataLoss(config: JournalThreadConfig, store: StoreLink, history: 
   if (config.readOnly) {
     return { index: chosen.index, seq: chosen.seq, appliedSeq: duckdb.applied, log: undefined, recovery: { kind: 'data-lost', reason, damagedFiles: [], restoredRows: 0 } };
   }
+  store.proceed();
   store.send({ kind: 'reconcile', seq, rows: toColumns(chosen.index) });
   const reconciled = store.waitFor(['reconciled', 'apply-failed']);
   if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);

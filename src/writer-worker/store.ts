@@ -9,7 +9,7 @@ import {
   timestampTZValue,
   type DuckDBBlobValue,
   type DuckDBPreparedStatement,
-} from '@duckdb/node-api';
+} from './duckdb-api.js';
 import type { Database } from '@duckdb/node-bindings';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
