@@ -251,7 +251,7 @@ function startThreads(
     applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 2)) : 0),
     applyAtRows: options.applyDelayMs === undefined ? Math.max(1, Math.floor(options.maxLagRows / 2)) : Number.MAX_SAFE_INTEGER,
     markJournal: options.journal && !memory && !options.readOnly,
-    ...(options.faults?.at === 'store-open' ? { failApiLoad: true } : {}),
+    ...(options.faults?.at === 'store-open' ? { apiLoadFault: options.faults.action === 'throw' ? 'throw' : 'hang' } : {}),
   };
   // execArgv: [] — the threads run compiled JavaScript of their own; the parent's flags
   // (--input-type, loaders, --eval) are not theirs.

@@ -389,8 +389,11 @@ export interface StoreThreadConfig {
   readonly applyAtRows: number;
   /** Keep `<file>.journal.mark` (a persistent catalog with a journal, writable). */
   readonly markJournal: boolean;
-  /** Test only: fail loading `@duckdb/node-api` after DuckDB told its position (FaultPlan `at: 'store-open'`). */
-  readonly failApiLoad?: boolean;
+  /**
+   * Test only (FaultPlan `at: 'store-open'`): after DuckDB told its position, loading
+   * `@duckdb/node-api` fails (`throw`) or never ends (`hang`: DuckDB never becomes ready).
+   */
+  readonly apiLoadFault?: 'throw' | 'hang';
 }
 
 /** A row as the journal thread hands it to DuckDB: [name, json or null (dropped), version, stored before the batch]. */
@@ -457,8 +460,9 @@ export interface FaultPlan {
   readonly afterWrites: number;
   readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
   /**
-   * `store-open`: the store thread fails loading `@duckdb/node-api` after it told DuckDB's
-   * position, i.e. after the open may have returned (`afterWrites` and `action` unused).
+   * `store-open`: the store thread's loading of `@duckdb/node-api`, after it told DuckDB's
+   * position (the open may have returned), fails (`action: 'throw'`) or never ends (any
+   * other action); `afterWrites` is unused.
    */
   readonly at: 'before-commit' | 'after-commit' | 'store-open';
 }

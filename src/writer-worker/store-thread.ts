@@ -165,7 +165,11 @@ async function finishOpen(database: Database, { appliedSeq, hasRows }: DuckdbPos
   await proceed;
   let api: typeof import('./store.js');
   try {
-    if (config.failApiLoad === true) throw new Error('injected fault: @duckdb/node-api did not load');
+    if (config.apiLoadFault === 'throw') throw new Error('injected fault: @duckdb/node-api did not load');
+    if (config.apiLoadFault === 'hang') {
+      setInterval(() => undefined, 1_000);
+      await new Promise(() => undefined);
+    }
     api = await import('./store.js');
   } catch (error) {
     unlockDatabase(database);
