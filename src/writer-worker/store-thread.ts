@@ -163,6 +163,11 @@ async function finishOpen(database: Database, { appliedSeq, hasRows }: DuckdbPos
   await serveProcesses();
   toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
   await proceed;
+  if (stopping) {
+    // Stopped while waiting (process exit, a failed open): release the file, load nothing.
+    unlockDatabase(database);
+    return;
+  }
   let api: typeof import('./store.js');
   try {
     if (config.apiLoadFault === 'throw') throw new Error('injected fault: @duckdb/node-api did not load');
