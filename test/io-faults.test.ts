@@ -18,11 +18,11 @@ interface FaultRun {
  * Runs the writer under strace with one fault injected: the `when`-th call of `syscalls` on
  * `file` fails with `error`. Real syscalls, real files, the real thread that makes them.
  */
-async function runWithFault(path: string, file: string, syscalls: string, error: string, when: number, commit = 'journal', applyDelayMs?: number): Promise<FaultRun> {
+async function runWithFault(path: string, file: string, syscalls: string, error: string, when: number, commit = 'journal', applyDelayMs?: number, writes = 200): Promise<FaultRun> {
   const extra = applyDelayMs === undefined ? [] : [String(applyDelayMs)];
   const child = spawn(
     STRACE!,
-    ['-f', '-qq', '-o', '/dev/null', '-P', file, '-e', `trace=${syscalls}`, '-e', `inject=${syscalls}:error=${error}:when=${when}`, process.execPath, fixture('io-fault-writer.mjs'), path, '200', commit, ...extra],
+    ['-f', '-qq', '-o', '/dev/null', '-P', file, '-e', `trace=${syscalls}`, '-e', `inject=${syscalls}:error=${error}:when=${when}`, process.execPath, fixture('io-fault-writer.mjs'), path, String(writes), commit, ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const result = await collect(child, 60_000);
@@ -80,7 +80,9 @@ describe.skipIf(STRACE === undefined)('I/O errors injected with strace', () => {
   it("an EIO from DuckDB's WAL stops the catalog loudly; reopen restores every acknowledged write from the journal", { timeout: 120_000 }, async () => {
     const path = tempCatalogPath();
     // DuckDB applies every 10 ms here, so the fault lands on an apply while writes go on.
-    const run = await runWithFault(path, `${path}.wal`, 'fsync,fdatasync', 'EIO', 5, 'journal', 10);
+    // Open returns before DuckDB's API has loaded, and under strace that load is slow: enough
+    // writes that they outlast it (the writer stops at the third error anyway).
+    const run = await runWithFault(path, `${path}.wal`, 'fsync,fdatasync', 'EIO', 5, 'journal', 10, 2_000);
     expect(run.lines[0]).toBe('open');
     expect(run.acked.length).toBeGreaterThan(0);
     // DuckDB refusing writes the journal acknowledged is fatal, never silent.

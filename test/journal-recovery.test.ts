@@ -28,6 +28,9 @@ async function killedCatalog(count: number): Promise<string> {
   const path = tempCatalogPath();
   const child = spawnFixture('write-and-wait.mjs', [path, String(count)]);
   await waitForLine(child, /^acked/);
+  // Open returns before DuckDB has made its schema (its API loads afterwards): the tests
+  // below damage DuckDB's WAL, so wait until it has one (bounded; they check it exists).
+  for (let waited = 0; !existsSync(`${path}.wal`) && waited < 10_000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
   child.kill('SIGKILL');
   await new Promise((resolve) => child.on('close', resolve));
   return path;

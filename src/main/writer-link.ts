@@ -66,7 +66,11 @@ export class WriterLink extends PortLink implements ExitClosable {
     this.#exited = Promise.all(workersOf(threads).map((worker) => once(worker, 'exit'))).then(() => (this.#gone = true));
     const named = threads.store === undefined ? [['writer', threads.journal] as const] : [['journal', threads.journal] as const, ['store', threads.store] as const];
     for (const [name, worker] of named) {
-      worker.once('exit', (code: number) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread exited with code ${String(code)}`)));
+      worker.once('exit', (code: number) => {
+        // Its last word first: a thread that said why it failed ('fatal') exits right after.
+        this.drain();
+        this.fail(new CatalogWriterExitedError(`the writer's ${name} thread exited with code ${String(code)}`));
+      });
       worker.on('error', (error) => this.fail(new CatalogWriterExitedError(`the writer's ${name} thread crashed: ${error.message}`, { cause: error })));
       worker.unref();
     }
@@ -247,6 +251,7 @@ function startThreads(
     applyWindowMs: options.applyDelayMs ?? (ackAfter === 'journal' ? Math.min(APPLY_WINDOW_MS, Math.floor(options.maxLagMs / 2)) : 0),
     applyAtRows: options.applyDelayMs === undefined ? Math.max(1, Math.floor(options.maxLagRows / 2)) : Number.MAX_SAFE_INTEGER,
     markJournal: options.journal && !memory && !options.readOnly,
+    ...(options.faults?.at === 'store-open' ? { apiLoadFault: options.faults.action === 'throw' ? 'throw' : 'hang' } : {}),
   };
   // execArgv: [] — the threads run compiled JavaScript of their own; the parent's flags
   // (--input-type, loaders, --eval) are not theirs.

@@ -389,6 +389,11 @@ export interface StoreThreadConfig {
   readonly applyAtRows: number;
   /** Keep `<file>.journal.mark` (a persistent catalog with a journal, writable). */
   readonly markJournal: boolean;
+  /**
+   * Test only (FaultPlan `at: 'store-open'`): after DuckDB told its position, loading
+   * `@duckdb/node-api` fails (`throw`) or never ends (`hang`: DuckDB never becomes ready).
+   */
+  readonly apiLoadFault?: 'throw' | 'hang';
 }
 
 /**
@@ -399,6 +404,8 @@ export type ApplyRow = readonly [string, string | null, number, number];
 
 /** Journal thread → store thread. */
 export type JournalToStore =
+  /** Load DuckDB's API and prepare for writes: the owner has its answer, or the open needs more of DuckDB than its position. */
+  | { readonly kind: 'proceed' }
   /** Apply batch `seq` (rows flagged with whether the name was stored before it). */
   | { readonly kind: 'apply'; readonly seq: number; readonly rows: readonly ApplyRow[] }
   /** Roll journaled rows forward after a crash: upserts and deletes, then record `seq`. */
@@ -455,5 +462,10 @@ export interface FaultPlan {
   /** Journaled batches before the fault trips. */
   readonly afterWrites: number;
   readonly action: 'throw' | 'exit' | 'hang-sync' | 'hang-async';
-  readonly at: 'before-commit' | 'after-commit';
+  /**
+   * `store-open`: the store thread's loading of `@duckdb/node-api`, after it told DuckDB's
+   * position (the open may have returned), fails (`action: 'throw'`) or never ends (any
+   * other action); `afterWrites` is unused.
+   */
+  readonly at: 'before-commit' | 'after-commit' | 'store-open';
 }

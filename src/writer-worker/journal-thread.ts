@@ -44,6 +44,8 @@ function start(): Writer {
   liveness.committed(opened.seq);
   owner.send({ kind: 'ready', seq: opened.seq, rows: toColumns(opened.index), ...(opened.recovery === undefined ? {} : { recovery: opened.recovery }) });
   liveness.set(WorkerState.RUNNING);
+  // Only now may the store thread load DuckDB's API: the owner has its answer.
+  store.proceed();
   started.prepareNextLog();
   started.compactLeftovers();
   return started;

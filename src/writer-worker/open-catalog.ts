@@ -1,6 +1,6 @@
 import { rmSync } from 'node:fs';
 import { CatalogCorruptError } from '../shared/errors.js';
-import type { JournalThreadConfig, RecoveryReport, StoreToJournal } from '../shared/protocol.js';
+import { emptyColumns, type Columns, type JournalThreadConfig, type RecoveryReport, type StoreToJournal } from '../shared/protocol.js';
 import { Slot } from '../shared/slots.js';
 import { fromWireError } from '../shared/wire-error.js';
 import type { Stored, VersionIndex } from './batch-plan.js';
@@ -58,13 +58,14 @@ export function openCatalog(config: JournalThreadConfig, store: StoreLink): Open
   }
   // An empty table that records no position holds nothing a journal batch could be missing.
   if (opened.appliedSeq === null && !opened.hasRows) opened = { ...opened, appliedSeq: 0 };
-  if (history === undefined) return fromStore(config, store, undefined);
+  if (history === undefined) return fromStore(config, store, undefined, opened);
   const path = decide(history, opened);
   debug('open %s: journal %s (base %s, last batch %d, damage %j), DuckDB at %s%s → from the %s', config.path, history.exists ? 'present' : 'absent', history.base, history.lastSeq, history.damage, opened.appliedSeq, opened.created ? ' (file created)' : '', path);
-  const result = path === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history, opened.damagedFiles);
+  const result = path === 'journal' ? fromJournal(config, store, history, opened) : fromStore(config, store, history, opened);
   if (!config.journal && !config.readOnly) {
     // The journal would go stale: once DuckDB holds everything it has, remove it.
     const target = result.rollingForwardTo;
+    store.proceed();
     if (target !== undefined) store.waitWhile(() => Atomics.load(config.slots, Slot.APPLIED_SEQ) < target);
     for (const file of existingJournalFiles(config.path)) rmSync(file, { force: true });
   }
@@ -106,6 +107,8 @@ function fromJournal(config: JournalThreadConfig, store: StoreLink, history: Jou
     }
   } else if (writable) {
     const columns = toColumns(history.state);
+    // These waits need DuckDB ready for writes, not only its position (see StoreLink.proceed).
+    store.proceed();
     store.send({ kind: 'reconcile', seq: history.lastSeq, rows: columns });
     const reconciled = store.waitFor(['reconciled', 'apply-failed']);
     if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);
@@ -131,9 +134,10 @@ function reconcileReport(opened: Opened, changed: number): RecoveryReport {
   return { kind: 'file-behind', reason: 'the catalog file lacked batches the journal held (a lost or truncated WAL): restored them', damagedFiles: [], restoredRows: changed };
 }
 
-function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined, damagedStore: readonly string[] = []): OpenedCatalog {
-  store.send({ kind: 'load' });
-  const loaded = store.waitFor(['rows']);
+function fromStore(config: JournalThreadConfig, store: StoreLink, history: JournalHistory | undefined, opened: Opened): OpenedCatalog {
+  const damagedStore = opened.damagedFiles;
+  // A file with no rows (new, or emptied) has nothing to load: no need to wait for DuckDB's API.
+  const loaded = opened.hasRows ? loadRows(store) : { rows: emptyColumns(), appliedSeq: opened.appliedSeq };
   const applied = loaded.appliedSeq ?? 0;
   const index: VersionIndex = new Map();
   loaded.rows.names.forEach((name, i) => index.set(name, { json: loaded.rows.jsons[i]!, version: loaded.rows.versions[i]! }));
@@ -161,6 +165,7 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
   if (config.readOnly) return { index, seq, appliedSeq: applied, log: undefined, recovery: undefined };
   if (later.length > 0) {
     // DuckDB must hold every batch before the journal that alone has some is set aside.
+    store.proceed();
     store.send({ kind: 'replay', seq, rows: netRows(later) });
     const replayed = store.waitFor(['applied', 'apply-failed'], (message) => message.seq === seq);
     if (replayed.kind === 'apply-failed') throw fromWireError(replayed.error, config.path);
@@ -183,6 +188,13 @@ function fromStore(config: JournalThreadConfig, store: StoreLink, history: Journ
     }
   }
   return { index, seq, appliedSeq: later.length > 0 ? seq : applied, log, recovery };
+}
+
+/** Every row DuckDB holds, and the position they reflect (waits for DuckDB's API to load). */
+function loadRows(store: StoreLink): { rows: Columns; appliedSeq: number | null } {
+  store.proceed();
+  store.send({ kind: 'load' });
+  return store.waitFor(['rows']);
 }
 
 /**
@@ -212,6 +224,7 @@ function acceptDataLoss(config: JournalThreadConfig, store: StoreLink, history: 
   if (config.readOnly) {
     return { index: chosen.index, seq: chosen.seq, appliedSeq: duckdb.applied, log: undefined, recovery: { kind: 'data-lost', reason, damagedFiles: [], restoredRows: 0 } };
   }
+  store.proceed();
   store.send({ kind: 'reconcile', seq, rows: toColumns(chosen.index) });
   const reconciled = store.waitFor(['reconciled', 'apply-failed']);
   if (reconciled.kind === 'apply-failed') throw fromWireError(reconciled.error, config.path);

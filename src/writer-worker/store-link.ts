@@ -15,6 +15,7 @@ export class StoreLink {
   readonly #slots: Int32Array;
   readonly #beat: () => void;
   readonly #backlog: StoreToJournal[] = [];
+  #proceeded = false;
 
   /** @param beat Called while blocked, so a waiter on this thread still sees it alive. */
   constructor(port: MessagePort, slots: Int32Array, beat: () => void) {
@@ -25,6 +26,16 @@ export class StoreLink {
 
   send(message: JournalToStore): void {
     this.#port.postMessage(message);
+  }
+
+  /**
+   * Lets the store thread go on past DuckDB's position to loading its API (it waits for
+   * this, so as not to compete for the CPU with the open's own work). Once is enough.
+   */
+  proceed(): void {
+    if (this.#proceeded) return;
+    this.#proceeded = true;
+    this.send({ kind: 'proceed' });
   }
 
   /** Every message received since the last call, oldest first. */
@@ -52,9 +63,10 @@ export class StoreLink {
       const at = this.#backlog.findIndex((message) => (kinds as readonly string[]).includes(message.kind) && until(message as Extract<StoreToJournal, { kind: K }>));
       if (at >= 0) return this.#backlog.splice(at, 1)[0] as Extract<StoreToJournal, { kind: K }>;
       if (this.failed) {
-        const closed = this.#backlog.find((message) => message.kind === 'closed');
-        throw closed?.kind === 'closed' && closed.error !== undefined
-          ? fromWireError(closed.error)
+        // Its own word on why, if it gave one (a close's error, or DuckDB failing late in its open).
+        const said = this.#backlog.find((message) => (message.kind === 'closed' && message.error !== undefined) || message.kind === 'open-failed');
+        throw said !== undefined && 'error' in said && said.error !== undefined
+          ? fromWireError(said.error)
           : new CatalogWriterExitedError('the store thread (DuckDB) stopped');
       }
       this.#beat();

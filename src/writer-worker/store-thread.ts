@@ -20,7 +20,9 @@ import { createExclusive, journalPaths, setAside, zeroFillInBackground } from '.
 import { Serial } from './serial.js';
 import { SnapshotWriter } from './snapshot-file.js';
 import { SocketServer } from './socket-server.js';
-import { Store, messageOf, type StoreChanges } from './store.js';
+import type { Store, StoreChanges } from './store.js';
+import type { Database } from '@duckdb/node-bindings';
+import { lockDatabase, messageOf, readPosition, unlockDatabase, type DuckdbPosition } from './duckdb-lock.js';
 import { debug } from '../shared/debug-log.js';
 
 const config = workerData as StoreThreadConfig;
@@ -79,6 +81,7 @@ process.on('unhandledRejection', (error) => void stop(WorkerState.FAILED, error)
 async function stop(state: WorkerState, error?: unknown, discard = false, asked = false): Promise<void> {
   if (stopping) return;
   stopping = true;
+  proceedNow();
   cancelTimers();
   if (error !== undefined) setState(WorkerState.FAILED);
   store?.interrupt();
@@ -114,38 +117,44 @@ const watch: NodeJS.Timeout = setInterval(() => {
   }
 }, 50).unref();
 
+const duckdbOptions = { readOnly: config.readOnly, threads: config.duckdbThreads };
+
 /** This open created the DuckDB file (it did not exist before). */
 let createdFile = false;
 
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
+  let database: Database | undefined;
+  let position: DuckdbPosition;
   try {
     // Before DuckDB creates or opens anything: a permission problem is reported as one.
     assertAccess(path, config.readOnly);
-    store = await Store.open(path, { readOnly: config.readOnly, threads: config.duckdbThreads }, inFlight);
+    database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
     createdFile = created && path !== ':memory:';
-    if (stopping) {
-      // Told to stop (process exit) while DuckDB was opening: close it, ask nothing more.
-      store.close();
-      store = undefined;
-      return;
-    }
+    const opened = database;
+    position = await inFlight.run(() => readPosition(opened));
   } catch (error) {
+    if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
     return;
   }
-  await reportOpened(created, []);
+  await finishOpen(database, position, created, []);
 }
 
-async function reportOpened(created: boolean, damagedFiles: string[]): Promise<void> {
-  let { appliedSeq, hasRows } = await store!.position();
-  // An empty table reflects journal position 0: recorded now, so a crash before the first
-  // recorded apply still leaves a position (a roll-forward, not a full reconcile).
-  if (appliedSeq === null && !hasRows && !config.readOnly) {
-    await store!.recordPosition(0);
-    appliedSeq = 0;
+/**
+ * Tells the journal thread DuckDB's position, which is all its open decides on (the owner's
+ * open returns then), and only once it says `proceed` loads `@duckdb/node-api` and prepares
+ * for writes: ~100 ms of CPU that would otherwise compete with the journal's read and the
+ * owner's map on a small machine. It all runs inside `serial`, so every apply, replay or
+ * read the journal thread sent meanwhile waits for it.
+ */
+async function finishOpen(database: Database, { appliedSeq, hasRows }: DuckdbPosition, created: boolean, damagedFiles: string[]): Promise<void> {
+  if (stopping) {
+    // Told to stop (process exit) while DuckDB was opening: close it, ask nothing more.
+    unlockDatabase(database);
+    return;
   }
   if (appliedSeq !== null) Atomics.store(slots, Slot.APPLIED_SEQ, appliedSeq);
   setState(WorkerState.RUNNING);
@@ -153,7 +162,53 @@ async function reportOpened(created: boolean, damagedFiles: string[]): Promise<v
   // A process that connects meanwhile waits: its 'client' message queues behind 'opened'.
   await serveProcesses();
   toJournal({ kind: 'opened', appliedSeq, hasRows, created, damagedFiles });
+  await proceed;
+  if (stopping) {
+    // Stopped while waiting (process exit, a failed open): release the file, load nothing.
+    unlockDatabase(database);
+    return;
+  }
+  let api: typeof import('./store.js');
+  try {
+    if (config.apiLoadFault === 'throw') throw new Error('injected fault: @duckdb/node-api did not load');
+    if (config.apiLoadFault === 'hang') {
+      setInterval(() => undefined, 1_000);
+      await new Promise(() => undefined);
+    }
+    api = await import('./store.js');
+  } catch (error) {
+    unlockDatabase(database);
+    failLate(new CatalogStorageError(`could not load @duckdb/node-api: ${messageOf(error)}`, { cause: error }));
+    return;
+  }
+  if (stopping) {
+    unlockDatabase(database);
+    return;
+  }
+  try {
+    // The Store owns the handle from here, and closes it if it fails.
+    store = await api.Store.open(path, duckdbOptions, inFlight, database);
+    // An empty table reflects journal position 0: recorded now, so a crash before the first
+    // recorded apply still leaves a position (a roll-forward, not a full reconcile).
+    if (appliedSeq === null && !hasRows && !config.readOnly) await store.recordPosition(0);
+  } catch (error) {
+    failLate(error);
+  }
 }
+
+/**
+ * DuckDB failed after it told its position: the owner's open may have returned already, so
+ * this fails the catalog, with this error (typed: ERR_CATALOG_STORAGE), on its next calls.
+ * Writes acknowledged meanwhile are journaled; the next open rolls them forward.
+ */
+function failLate(error: unknown): void {
+  toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });
+  void stop(WorkerState.FAILED, error);
+}
+
+let proceedNow: () => void = () => undefined;
+/** Settles on the journal thread's 'proceed' (see finishOpen); a close or stop settles it too. */
+const proceed = new Promise<void>((resolve) => (proceedNow = resolve));
 
 function isPermissionError(error: unknown): boolean {
   return isPermissionCode(error) || /permission denied|read-only file system|EACCES|EPERM|EROFS/i.test(messageOf(error));
@@ -322,13 +377,18 @@ async function prepareLog(bytes: number): Promise<void> {
 
 async function rebuild(): Promise<void> {
   const damagedFiles = setAside([path, `${path}.wal`]);
+  let database: Database | undefined;
+  let position: DuckdbPosition;
   try {
-    store = await Store.open(path, { readOnly: false, threads: config.duckdbThreads }, inFlight);
+    database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
+    const opened = database;
+    position = await inFlight.run(() => readPosition(opened));
   } catch (error) {
+    if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });
     return;
   }
-  await reportOpened(true, damagedFiles);
+  await finishOpen(database, position, true, damagedFiles);
 }
 
 /** Serves `<file>.sock`: each connecting process becomes a party of the journal thread. */
@@ -360,6 +420,9 @@ async function serveProcesses(): Promise<void> {
 
 function onMessage(message: JournalToStore): void {
   switch (message.kind) {
+    case 'proceed':
+      proceedNow();
+      return;
     case 'apply':
       queue.push(message.seq, message.rows);
       scheduleApply();
@@ -417,6 +480,7 @@ function onMessage(message: JournalToStore): void {
       void prepareLog(message.bytes);
       return;
     case 'close':
+      proceedNow();
       void serial
         .run(async () => {
           await applyQueued();

@@ -8,7 +8,8 @@ import {
   timestampTZValue,
   type DuckDBBlobValue,
   type DuckDBPreparedStatement,
-} from '@duckdb/node-api';
+} from './duckdb-api.js';
+import type { Database } from '@duckdb/node-bindings';
 import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
 import { emptyColumns, type Columns } from '../shared/protocol.js';
@@ -73,12 +74,15 @@ export class Store {
 
   /**
    * Opens the file (or memory), creates the schema unless read-only, prepares statements.
+   * @param locked The file's handle when the caller opened it already; the Store owns it then.
    * @throws {CatalogLockedError} when another process holds the file.
    * @throws {CatalogStorageError} for any other DuckDB failure.
    */
-  static async open(path: string, options: { readOnly: boolean; threads: number }, inFlight: InFlight): Promise<Store> {
+  static async open(path: string, options: { readOnly: boolean; threads: number }, inFlight: InFlight, locked?: Database): Promise<Store> {
     let instance: DuckDBInstance;
-    try {
+    // Opened (and locked) already by the bindings alone (duckdb-lock.ts): only wrapped here.
+    if (locked !== undefined) instance = new DuckDBInstance(locked);
+    else try {
       instance = await inFlight.run(() =>
         DuckDBInstance.create(path, {
           threads: String(options.threads),

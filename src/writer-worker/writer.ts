@@ -91,11 +91,13 @@ export class Writer {
     }
   }
 
-  /** Fails every party and ends: the store thread sees FAILED and closes DuckDB itself. */
-  die(error: unknown): never {
+  /**
+   * Fails every party and ends: the store thread sees FAILED and closes DuckDB itself.
+   * @param wire What every party is told (default: ERR_CATALOG_WRITER_EXITED naming `error`).
+   */
+  die(error: unknown, wire = toWireError(new CatalogWriterExitedError(`writer failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }))): never {
     if (!this.#dying) {
       this.#dying = true;
-      const wire = toWireError(new CatalogWriterExitedError(`writer failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
       this.#parties.broadcast({ kind: 'fatal', error: wire });
       this.#liveness.set(WorkerState.FAILED);
       this.#log?.close();
@@ -356,6 +358,11 @@ export class Writer {
         this.#lag.observeApply(message.rows, message.ms);
         this.#greeter.forgetApplied(message.seq);
         this.#stats.recordApply(message.rows, message.ms);
+        return;
+      case 'open-failed':
+        // DuckDB failed to finish opening after it told its position (the owner's open had
+        // returned): every party gets DuckDB's own error, typed.
+        this.die(new Error(message.error.message), message.error);
         return;
       case 'apply-failed':
         // DuckDB refused writes already acknowledged from the journal: it must not fall silently behind.

@@ -1,0 +1,121 @@
+/**
+ * Opening the catalog's DuckDB file with the native bindings alone, before the rest of
+ * `@duckdb/node-api` loads (~120 modules, ~100 ms): the open takes DuckDB's file lock (and
+ * reports a second owner), and the journal position read here is all the journal thread
+ * needs to decide the open. The store thread wraps the handle in a `DuckDBInstance` after
+ * the owner has its answer (store.ts), before any write reaches DuckDB.
+ */
+import { createRequire } from 'node:module';
+import type { Connection, Database } from '@duckdb/node-bindings';
+import * as sql from './sql.js';
+import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
+import { isLockError, parseLockHolder } from '../shared/duckdb-messages.js';
+
+/** DuckDB's WAL size that triggers a checkpoint: why 64 MB, see Store.open's (store.ts). */
+const CHECKPOINT_THRESHOLD = '64MB';
+
+type Bindings = typeof import('@duckdb/node-bindings');
+
+let bindings: Bindings | undefined;
+
+/**
+ * The bindings `@duckdb/node-api` itself uses: resolved from its own location (they are
+ * its dependency, not ours, and may sit nested under it), so the handle opened here is one
+ * its `DuckDBInstance` accepts. Resolving does not load the API.
+ */
+function loadBindings(): Bindings {
+  if (bindings !== undefined) return bindings;
+  const here = createRequire(import.meta.url);
+  const api = createRequire(here.resolve('@duckdb/node-api'));
+  bindings = api('@duckdb/node-bindings') as Bindings;
+  return bindings;
+}
+
+/**
+ * Opens (or creates) `path` and holds DuckDB's lock on it.
+ * @throws {CatalogLockedError} when another process holds the file (with its pid when DuckDB names it).
+ * @throws {CatalogStorageError} for any other failure, the bindings failing to load included.
+ */
+export async function lockDatabase(path: string, options: { readOnly: boolean; threads: number }): Promise<Database> {
+  let duckdb: Bindings;
+  try {
+    duckdb = loadBindings();
+  } catch (error) {
+    throw new CatalogStorageError(`could not load DuckDB's native bindings: ${messageOf(error)}`, { cause: error });
+  }
+  try {
+    const config = duckdb.create_config();
+    const settings: Record<string, string> = {
+      duckdb_api: 'node-neo-api',
+      threads: String(options.threads),
+      access_mode: options.readOnly ? 'READ_ONLY' : 'READ_WRITE',
+      // Only the extensions compiled into the binary may load: nothing reaches the network.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      checkpoint_threshold: CHECKPOINT_THRESHOLD,
+    };
+    for (const [name, value] of Object.entries(settings)) duckdb.set_config(config, name, value);
+    return await duckdb.open(path, config);
+  } catch (error) {
+    throw openError(path, error);
+  }
+}
+
+/** What the journal thread needs of DuckDB to decide an open (Store.position reads the same). */
+export interface DuckdbPosition {
+  /** The journal position the table reflects; null when the file records none. */
+  readonly appliedSeq: number | null;
+  readonly hasRows: boolean;
+}
+
+/**
+ * DuckDB's journal position, read through the bindings alone (a connection of its own,
+ * closed before returning): the API that the writes need is still loading meanwhile.
+ */
+export async function readPosition(database: Database): Promise<DuckdbPosition> {
+  const duckdb = loadBindings();
+  const connection = await duckdb.connect(database);
+  try {
+    if ((await scalar(duckdb, connection, sql.TABLE_EXISTS)) === 0n) return { appliedSeq: null, hasRows: false };
+    const hasRows = (await scalar(duckdb, connection, sql.HAS_ROWS)) !== 0n;
+    let applied: bigint;
+    try {
+      applied = await scalar(duckdb, connection, `SELECT coalesce((${sql.SELECT_APPLIED_SEQ}), -1)`);
+    } catch {
+      // A read-only open of a file from before positions were kept has no such table.
+      return { appliedSeq: null, hasRows };
+    }
+    return { appliedSeq: applied < 0n ? null : Number(applied), hasRows };
+  } finally {
+    duckdb.disconnect_sync(connection);
+  }
+}
+
+/** The one value of a one-row query, as a BIGINT (every query here gives exactly one row). */
+async function scalar(duckdb: Bindings, connection: Connection, query: string): Promise<bigint> {
+  const result = await duckdb.query(connection, `SELECT (${query})::BIGINT`);
+  const chunk = await duckdb.fetch_chunk(result);
+  if (chunk === null || duckdb.data_chunk_get_size(chunk) !== 1) throw new CatalogStorageError(`DuckDB gave no row for ${query}`);
+  const data = duckdb.vector_get_data(duckdb.data_chunk_get_vector(chunk, 0), 8);
+  // DuckDB's vectors are in the machine's byte order: little-endian on every platform it ships for.
+  return new DataView(data.buffer, data.byteOffset, 8).getBigInt64(0, true);
+}
+
+/** Releases a handle no `DuckDBInstance` took over (the rest of the open failed). */
+export function unlockDatabase(database: Database): void {
+  loadBindings().close_sync(database);
+}
+
+/** DuckDB's open error as the catalog's typed error. */
+export function openError(path: string, error: unknown): Error {
+  const message = messageOf(error);
+  if (isLockError(message)) {
+    const holder = parseLockHolder(message);
+    return new CatalogLockedError(path, holder?.pid, undefined, { cause: error });
+  }
+  return new CatalogStorageError(`could not open catalog ${path}: ${message}`, { cause: error });
+}
+
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
