@@ -10,12 +10,13 @@ import {
   type DuckDBPreparedStatement,
 } from './duckdb-api.js';
 import type { Database } from '@duckdb/node-bindings';
-import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
-import { isLockError, isTransactionConflict, parseLockHolder } from '../shared/duckdb-messages.js';
+import { CatalogStorageError } from '../shared/errors.js';
+import { isTransactionConflict } from '../shared/duckdb-messages.js';
 import { emptyColumns, type Columns } from '../shared/protocol.js';
 import type { Row } from './batch-plan.js';
 import { InFlight } from './in-flight.js';
 import * as sql from './sql.js';
+import { messageOf } from './duckdb-lock.js';
 
 /** Row changes to make in one transaction. The sets are disjoint by name. */
 export interface StoreChanges {
@@ -33,15 +34,6 @@ export interface StoreChanges {
    */
   readonly upserts?: readonly Row[];
 }
-
-/**
- * DuckDB checkpoints when its WAL passes this (its default is 16 MB). Each checkpoint is a
- * burst of writes and syncs that the journal's fdatasync queues behind: in the 500 MB soak
- * (test/soak/big-catalog.mjs, unkeyed table) replaceSync's p99.9 during compaction was
- * 21 ms at 64 MB and 85 ms at 16 MB. A longer WAL costs replay time after a crash (a
- * clean close checkpoints) and at most as much memory.
- */
-const CHECKPOINT_THRESHOLD = '64MB';
 
 const CONFLICT_RETRIES = 3;
 const CONFLICT_BACKOFF_MS = 5;
@@ -73,29 +65,12 @@ export class Store {
   }
 
   /**
-   * Opens the file (or memory), creates the schema unless read-only, prepares statements.
-   * @param locked The file's handle when the caller opened it already; the Store owns it then.
-   * @throws {CatalogLockedError} when another process holds the file.
-   * @throws {CatalogStorageError} for any other DuckDB failure.
+   * Takes over a file the bindings alone opened and locked (duckdb-lock.ts), creates the
+   * schema unless read-only, prepares statements.
+   * @throws {CatalogStorageError} for any DuckDB failure.
    */
-  static async open(path: string, options: { readOnly: boolean; threads: number }, inFlight: InFlight, locked?: Database): Promise<Store> {
-    let instance: DuckDBInstance;
-    // Opened (and locked) already by the bindings alone (duckdb-lock.ts): only wrapped here.
-    if (locked !== undefined) instance = new DuckDBInstance(locked);
-    else try {
-      instance = await inFlight.run(() =>
-        DuckDBInstance.create(path, {
-          threads: String(options.threads),
-          access_mode: options.readOnly ? 'READ_ONLY' : 'READ_WRITE',
-          // Only the extensions compiled into the binary may load: nothing reaches the network.
-          autoinstall_known_extensions: 'false',
-          autoload_known_extensions: 'false',
-          checkpoint_threshold: CHECKPOINT_THRESHOLD,
-        }),
-      );
-    } catch (error) {
-      throw openError(path, error);
-    }
+  static async open(path: string, options: { readOnly: boolean }, inFlight: InFlight, locked: Database): Promise<Store> {
+    const instance = new DuckDBInstance(locked);
     const connection = await inFlight.run(() => instance.connect());
     try {
       let statements: Statements | undefined;
@@ -372,22 +347,9 @@ async function migrateToUnkeyed(connection: DuckDBConnection, inFlight: InFlight
   await inFlight.run(() => connection.run('COMMIT'));
 }
 
-function openError(path: string, error: unknown): Error {
-  const message = messageOf(error);
-  if (isLockError(message)) {
-    const holder = parseLockHolder(message);
-    return new CatalogLockedError(path, holder?.pid, undefined, { cause: error });
-  }
-  return new CatalogStorageError(`could not open catalog ${path}: ${message}`, { cause: error });
-}
-
 // ignoreBOM: a name that starts with U+FEFF keeps it.
 const NAME_DECODER = new TextDecoder('utf-8', { ignoreBOM: true, fatal: true });
 
 function decodeName(blob: DuckDBBlobValue): string {
   return NAME_DECODER.decode(blob.bytes);
-}
-
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
