@@ -21,3 +21,8 @@ export function isLockError(message: string): boolean {
 export function isTransactionConflict(message: string): boolean {
   return message.includes('Transaction conflict') || message.includes('Conflict on tuple deletion');
 }
+
+/** DuckDB refuses a CHECKPOINT while another connection has a transaction open (a snapshot's read). */
+export function isCheckpointBlocked(message: string): boolean {
+  return message.includes('Cannot CHECKPOINT: there are other');
+}

@@ -11,6 +11,7 @@ import { CatalogLockedError, CatalogStorageError } from '../shared/errors.js';
 import type { Columns, JournalToStore, StoreThreadConfig, StoreToJournal } from '../shared/protocol.js';
 import { Slot, WorkerState, createReplySlot, ringDoorbell } from '../shared/slots.js';
 import { toWireError } from '../shared/wire-error.js';
+import { isCheckpointBlocked } from '../shared/duckdb-messages.js';
 import { ApplyQueue } from './applier.js';
 import type { Row } from './batch-plan.js';
 import { assertAccess, isPermissionCode } from './file-access.js';
@@ -34,6 +35,8 @@ let store: Store | undefined;
 let server: SocketServer | undefined;
 let applyTimer: NodeJS.Timeout | NodeJS.Immediate | undefined;
 let snapshotting: Promise<void> | undefined;
+/** The snapshot's read of DuckDB while it runs: its transaction keeps DuckDB from checkpointing. */
+let snapshotRead: Promise<number> | undefined;
 let wantedSnapshot = 0;
 let stopping = false;
 /** The first open of DuckDB; stop() waits for it (see there). */
@@ -328,6 +331,23 @@ function sameJson(a: string, b: string): boolean {
   return a === b || JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
 }
 
+/**
+ * CHECKPOINT, after the read of a running snapshot when DuckDB refuses it for that read's
+ * transaction (the read needs no turn of {@link serial}, which the caller holds).
+ */
+async function checkpointBesideSnapshot(): Promise<void> {
+  for (;;) {
+    try {
+      await store!.checkpoint();
+      return;
+    } catch (error) {
+      const read = snapshotRead;
+      if (read === undefined || !isCheckpointBlocked(messageOf(error))) throw error;
+      await read.catch(() => undefined);
+    }
+  }
+}
+
 /** Writes `<file>.snapshot` from a consistent read of DuckDB, beside the applies. */
 function snapshot(atLeast: number): void {
   wantedSnapshot = Math.max(wantedSnapshot, atLeast);
@@ -342,10 +362,11 @@ function snapshot(atLeast: number): void {
       });
       let writer: SnapshotWriter | undefined;
       try {
-        const seq = await store!.readConsistent(
+        snapshotRead = store!.readConsistent(
           (position) => (writer = SnapshotWriter.begin(path, position, { background: true })),
           (names, jsons, versions) => names.forEach((name, i) => writer!.add(name, jsons[i]!, versions[i]!)),
         );
+        const seq = await snapshotRead.finally(() => (snapshotRead = undefined));
         await writer!.finishInBackground();
         if (seq < wanted) throw new CatalogStorageError(`snapshot reached batch ${seq}, not ${wanted}`);
         toJournal({ kind: 'snapshotted', seq });
@@ -466,7 +487,7 @@ function onMessage(message: JournalToStore): void {
         await applyQueued();
         try {
           await recordPosition();
-          await store!.checkpoint();
+          await checkpointBesideSnapshot();
           toJournal({ kind: 'checkpointed', id: message.id });
         } catch (error) {
           toJournal({ kind: 'checkpointed', id: message.id, error: toWireError(error) });
