@@ -62,6 +62,21 @@ describe('the DuckDB table layout', () => {
     expect(sorted((await readDuckdbFile(path)).rows)).toEqual(sorted(expected));
   });
 
+  it('keeps row groups of at most 8,192 rows, so a checkpoint that vacuums deleted rows rewrites little', async () => {
+    const path = tempCatalogPath();
+    const catalog = await Catalog.open(path);
+    for (let i = 0; i < 20_000; i += 1_000) {
+      await catalog.apply(Array.from({ length: 1_000 }, (_, k) => ({ op: 'define' as const, name: `r${i + k}`, definition: { i: i + k } })));
+    }
+    await catalog.close();
+    const groups = await withFile(path, (query) =>
+      query(`SELECT row_group_id, max(start + count) - min(start) AS rows FROM pragma_storage_info('semantic_layer._definitions')
+        WHERE column_name = 'name' GROUP BY row_group_id ORDER BY row_group_id`),
+    );
+    expect(groups.length).toBeGreaterThanOrEqual(3);
+    for (const [, rows] of groups) expect(Number(rows)).toBeLessThanOrEqual(8_192);
+  });
+
   it('a file written with the key opens with its rows, is rewritten unkeyed once, and takes writes', async () => {
     const path = tempCatalogPath();
     const first = await Catalog.open(path);

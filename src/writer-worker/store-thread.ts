@@ -137,7 +137,7 @@ async function open(): Promise<void> {
     // and locked in the meantime is never touched.
     createdFile = created && path !== ':memory:';
     const opened = database;
-    position = await inFlight.run(() => readPosition(opened));
+    position = await inFlight.run(() => readPosition(opened, path));
   } catch (error) {
     if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
@@ -403,7 +403,7 @@ async function rebuild(): Promise<void> {
   try {
     database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
     const opened = database;
-    position = await inFlight.run(() => readPosition(opened));
+    position = await inFlight.run(() => readPosition(opened, path));
   } catch (error) {
     if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });

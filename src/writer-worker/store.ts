@@ -16,7 +16,7 @@ import { emptyColumns, type Columns } from '../shared/protocol.js';
 import type { Row } from './batch-plan.js';
 import { InFlight } from './in-flight.js';
 import * as sql from './sql.js';
-import { messageOf } from './duckdb-lock.js';
+import { messageOf, useCatalogFile } from './duckdb-lock.js';
 
 /** Row changes to make in one transaction. The sets are disjoint by name. */
 export interface StoreChanges {
@@ -56,8 +56,11 @@ export class Store {
   #appender: DuckDBAppender | undefined;
   #closed = false;
   #divergenceSeen = false;
+  /** Makes the attached catalog file a new connection's default database. */
+  readonly #use: string | undefined;
 
-  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, statements: Statements | undefined, inFlight: InFlight) {
+  private constructor(instance: DuckDBInstance, connection: DuckDBConnection, statements: Statements | undefined, inFlight: InFlight, use: string | undefined) {
+    this.#use = use;
     this.#instance = instance;
     this.#connection = connection;
     this.#statements = statements;
@@ -72,6 +75,8 @@ export class Store {
   static async open(path: string, options: { readOnly: boolean }, inFlight: InFlight, locked: Database): Promise<Store> {
     const instance = new DuckDBInstance(locked);
     const connection = await inFlight.run(() => instance.connect());
+    const use = useCatalogFile(path);
+    if (use !== undefined) await inFlight.run(() => connection.run(use));
     try {
       let statements: Statements | undefined;
       if (!options.readOnly) {
@@ -85,7 +90,7 @@ export class Store {
           setAppliedSeq: await prepare(sql.SET_APPLIED_SEQ),
         };
       }
-      return new Store(instance, connection, statements, inFlight);
+      return new Store(instance, connection, statements, inFlight, use);
     } catch (error) {
       connection.closeSync();
       instance.closeSync();
@@ -210,6 +215,7 @@ export class Store {
    */
   async readConsistent(onStart: (position: number) => void, onRows: (names: string[], jsons: string[], versions: number[]) => void): Promise<number> {
     const reader = await this.#inFlight.run(() => this.#instance.connect());
+    if (this.#use !== undefined) await this.#inFlight.run(() => reader.run(this.#use!));
     try {
       await this.#inFlight.run(() => reader.run('BEGIN TRANSACTION'));
       const value = (await this.#inFlight.run(() => reader.runAndReadAll(sql.SELECT_APPLIED_SEQ))).getRows()[0]?.[0];
