@@ -78,7 +78,10 @@ export async function lockDatabase(path: string, options: { readOnly: boolean; t
     }
     // The file is attached to an in-memory instance, which is how DuckDB takes a row group
     // size (see ROW_GROUP_ROWS); the attach takes the file's lock as an open would.
-    for (const [name, value] of Object.entries({ ...settings, access_mode: 'READ_WRITE' })) duckdb.set_config(config, name, value);
+    // Spills go beside the file, where DuckDB puts them for a file it opens itself (an
+    // in-memory instance's default is `.tmp` in the process's working directory).
+    const attaching = { ...settings, access_mode: 'READ_WRITE', temp_directory: `${path}.tmp` };
+    for (const [name, value] of Object.entries(attaching)) duckdb.set_config(config, name, value);
     const database = await duckdb.open(':memory:', config);
     try {
       const connection = await duckdb.connect(database);
