@@ -205,7 +205,7 @@ export class Store {
         await this.#deleteByName(gone);
       }
     }
-    const rows = changes.inserts.length === 0 ? [...changes.updates, ...upserts] : [...changes.inserts, ...changes.updates, ...upserts];
+    const rows = [...changes.inserts, ...changes.updates, ...upserts];
     if (rows.length > 0) await this.#append(rows);
   }
 
