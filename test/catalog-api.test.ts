@@ -1,18 +1,12 @@
 import { Catalog, CatalogError } from 'duckcat';
 import { existsSync } from 'node:fs';
 import { isAbsolute, relative as relativePath } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from './helpers/closed-after-each.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 
-const open: Catalog[] = [];
-async function openCatalog(path = tempCatalogPath(), options?: Parameters<typeof Catalog.open>[1]): Promise<Catalog> {
-  const catalog = await Catalog.open(path, options);
-  open.push(catalog);
-  return catalog;
-}
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
+const open = closedAfterEach();
+const openCatalog = (path = tempCatalogPath(), options?: Parameters<typeof Catalog.open>[1]): Promise<Catalog> => open.open(path, options);
 
 const code = (c: string) => expect.objectContaining({ code: c });
 
@@ -120,7 +114,7 @@ describe('Catalog write and read API', () => {
 describe('Catalog.open', () => {
   it('is in-memory and not persistent without a path or with :memory:', async () => {
     for (const cat of [await openCatalog(':memory:'), await Catalog.open()]) {
-      open.push(cat);
+      open.track(cat);
       expect(cat.persistent).toBe(false);
       expect(cat.path).toBe(':memory:');
       cat.defineSync('a', 1);

@@ -3,7 +3,8 @@
 // reloads from a snapshot (map and events as if it had read the log), and a replica that
 // did not fall behind never notices. Also: `commit` says 'postgres'.
 import { Catalog, type CatalogChange } from 'duckcat';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { closedAfterEach } from './helpers/closed-after-each.js';
 import { adminQuery } from './helpers/pg-cluster.js';
 import { readPgCatalog } from './helpers/pg-rows.js';
 import { describePg, pgDatabase, pgPasswordUrl } from './helpers/pg-test.js';
@@ -12,16 +13,8 @@ const RETAIN = 40;
 /** A round starts once the log is a tenth past RETAIN (see src/writer-worker/pg-prune.ts). */
 const MOST_ROWS = RETAIN + Math.ceil(RETAIN / 10);
 
-const open: Catalog[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((catalog) => catalog.close()));
-});
-
-async function openPg(url: string, options: Record<string, unknown> = {}): Promise<Catalog> {
-  const catalog = await Catalog.open(url, options);
-  open.push(catalog);
-  return catalog;
-}
+const open = closedAfterEach();
+const openPg = (url: string, options: Record<string, unknown> = {}): Promise<Catalog> => open.open(url, options);
 
 async function logRows(url: string): Promise<{ n: number; oldest: number | null; newest: number | null }> {
   const result = await adminQuery(url, 'SELECT count(*)::int AS n, min(seq)::int AS oldest, max(seq)::int AS newest FROM duckcat.changes');

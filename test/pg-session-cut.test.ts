@@ -3,7 +3,8 @@
 // timeoutMs and succeeds: writes (sync, async, apply), sync() and the feed's log reads;
 // nothing is reported, nothing is lost, and another catalog sees every write.
 import { Catalog } from 'duckcat';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { closedAfterEach } from './helpers/closed-after-each.js';
 import { adminQuery } from './helpers/pg-cluster.js';
 import { readPgCatalog } from './helpers/pg-rows.js';
 import { describePg, pgDatabase } from './helpers/pg-test.js';
@@ -11,10 +12,7 @@ import { describePg, pgDatabase } from './helpers/pg-test.js';
 const ROUNDS = 30;
 const APP = 'duckcat_cut';
 
-const open: Catalog[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((catalog) => catalog.close()));
-});
+const open = closedAfterEach();
 
 /** Cuts every session of the catalog opened with application_name APP, waiting (up to 5 s) until each has ended. */
 async function cut(url: string): Promise<void> {
@@ -25,9 +23,9 @@ describePg('pg sessions cut while idle', () => {
   it('reconnects within the call for writes, apply and sync(), reporting nothing and losing nothing', async () => {
     const url = await pgDatabase('pg_cut');
     const cat = await Catalog.open(url, { pg: { application_name: APP }, timeoutMs: 5_000 });
-    open.push(cat);
+    open.track(cat);
     const other = await Catalog.open(url);
-    open.push(other);
+    open.track(other);
     const failures: string[] = [];
     const attempt = async (what: string, call: () => unknown) => {
       try {

@@ -9,27 +9,20 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { afterEach, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
+import { closedAfterEach } from './helpers/closed-after-each.js';
 import { Catalog, CatalogError, type CatalogChange } from 'duckcat';
 import { adminQuery } from './helpers/pg-cluster.js';
 import { fixture, runFixture } from './helpers/child.js';
 import { describePg, pgCluster, pgDatabase, pgPasswordUrl } from './helpers/pg-test.js';
 
-const open: Catalog[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((catalog) => catalog.close()));
-});
-
-async function openPg(url: string, options: Record<string, unknown> = {}): Promise<Catalog> {
-  const catalog = await Catalog.open(url, options);
-  open.push(catalog);
-  return catalog;
-}
+const open = closedAfterEach();
+const openPg = (url: string, options: Record<string, unknown> = {}): Promise<Catalog> => open.open(url, options);
 
 async function openError(url: string, options?: Record<string, unknown>): Promise<CatalogError> {
   try {
     const catalog = await Catalog.open(url, options);
-    open.push(catalog);
+    open.track(catalog);
   } catch (error) {
     return error as CatalogError;
   }
@@ -71,7 +64,6 @@ describePg('PostgreSQL-backed catalog', () => {
     expect(first.list()).toEqual(['orders', 'sales']);
     expect(first.get('orders')).toEqual({ n: 2 });
     await first.close();
-    open.splice(open.indexOf(first), 1);
 
     const again = await openPg(url);
     expect(Object.fromEntries(again.entries())).toEqual({ orders: { n: 2 }, sales: { metrics: ['revenue'] } });

@@ -3,23 +3,16 @@ import { once } from 'node:events';
 import { setImmediate } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { closedAfterEach } from './helpers/closed-after-each.js';
 import { fixture } from './helpers/child.js';
 import { seededRandom } from './helpers/seeded-random.js';
 import { tempCatalogPath } from './helpers/temp-catalog.js';
 import { runAckWriter, sorted } from './helpers/ack-writer.js';
 import { HELD_BEHIND_WRITER } from './helpers/reopen.js';
 
-const open: Catalog[] = [];
-afterEach(async () => {
-  await Promise.all(open.splice(0).map((c) => c.close()));
-});
-
-async function openCatalog(): Promise<Catalog> {
-  const cat = await Catalog.open(tempCatalogPath());
-  open.push(cat);
-  return cat;
-}
+const open = closedAfterEach();
+const openCatalog = (): Promise<Catalog> => open.open(tempCatalogPath());
 
 function startClientThread(cat: Catalog): Worker {
   const port = cat.port();
@@ -131,7 +124,6 @@ describe('CatalogClient in another thread', () => {
     const path = cat.path;
     const snapshot = cat.entries();
     await cat.close();
-    open.length = 0;
     const reopened = await Catalog.open(path);
     expect(reopened.entries()).toEqual(snapshot);
     await reopened.close();
@@ -155,7 +147,7 @@ describe('CatalogClient in another thread', () => {
     const expected = run.model.expected();
     expect(expected.size).toBeGreaterThan(0);
     const owner = await Catalog.open(path, { readOnly: true });
-    open.push(owner);
+    open.track(owner);
     const client = CatalogClient.fromPort(owner.port());
     expect(sorted(new Map(client.entries()))).toEqual(sorted(expected));
     await client.close();
