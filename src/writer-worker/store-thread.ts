@@ -127,23 +127,35 @@ let createdFile = false;
 
 async function open(): Promise<void> {
   const created = path === ':memory:' || !existsSync(path);
-  let database: Database | undefined;
-  let position: DuckdbPosition;
+  let opened: Locked;
   try {
     // Before DuckDB creates or opens anything: a permission problem is reported as one.
     assertAccess(path, config.readOnly);
-    database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
     // Ours to remove on a refused open only once we hold it: a file another process made
     // and locked in the meantime is never touched.
-    createdFile = created && path !== ':memory:';
-    const opened = database;
-    position = await inFlight.run(() => readPosition(opened, path));
+    opened = await lockAndReadPosition(() => (createdFile = created && path !== ':memory:'));
   } catch (error) {
-    if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: !(error instanceof CatalogLockedError) && !config.readOnly && !isPermissionError(error) });
     return;
   }
-  await finishOpen(database, position, created, []);
+  await finishOpen(opened.database, opened.position, created, []);
+}
+
+interface Locked {
+  readonly database: Database;
+  readonly position: DuckdbPosition;
+}
+
+/** Takes DuckDB's lock on the file and reads its journal position; the lock is let go if the read fails. */
+async function lockAndReadPosition(onLocked?: () => void): Promise<Locked> {
+  const database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
+  onLocked?.();
+  try {
+    return { database, position: await inFlight.run(() => readPosition(database, path)) };
+  } catch (error) {
+    unlockDatabase(database);
+    throw error;
+  }
 }
 
 /**
@@ -398,18 +410,14 @@ async function prepareLog(bytes: number): Promise<void> {
 
 async function rebuild(): Promise<void> {
   const damagedFiles = setAside([path, `${path}.wal`]);
-  let database: Database | undefined;
-  let position: DuckdbPosition;
+  let opened: Locked;
   try {
-    database = await inFlight.run(() => lockDatabase(path, duckdbOptions));
-    const opened = database;
-    position = await inFlight.run(() => readPosition(opened, path));
+    opened = await lockAndReadPosition();
   } catch (error) {
-    if (database !== undefined) unlockDatabase(database);
     toJournal({ kind: 'open-failed', error: toWireError(error), damaged: false });
     return;
   }
-  await finishOpen(database, position, true, damagedFiles);
+  await finishOpen(opened.database, opened.position, true, damagedFiles);
 }
 
 /** Serves `<file>.sock`: each connecting process becomes a party of the journal thread. */
